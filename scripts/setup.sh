@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need, idempotently:
+#   - the toolchain pinned in rust-toolchain.toml, with rust-src, clippy and rustfmt;
+#   - bpf-linker, built against that toolchain's own LLVM (no system LLVM is new enough);
+#   - tracefs and bpffs mounts when missing (root only);
+#   - the Debian packages the tests and benchmarks use (root only).
+# When everything is already there it takes a few seconds.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+[ -n "$toolchain" ] || { say "cannot read the channel from rust-toolchain.toml"; exit 1; }
+
+# 1. Toolchain. RUSTUP_AUTO_INSTALL may be 0, so nothing installs it implicitly, and no cargo
+#    command works in this folder until it is there.
+if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 \
+    || ! [ -d "$(rustup run "$toolchain" rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+    say "installing Rust $toolchain with rust-src, clippy, rustfmt"
+    rustup toolchain install
+fi
+sysroot=$(rustup run "$toolchain" rustc --print sysroot)
+
+# 2. bpf-linker must link the same LLVM major version as the rustc that compiles the eBPF crate.
+#    Every rustup toolchain ships its LLVM as a shared library; bpf-linker links it through an
+#    rpath into $tools/llvm/lib, so that folder must persist (it is under $HOME, not /tmp).
+tools=${SENSOR_TOOLS_DIR:-$HOME/.cache/sensor-dev}/rust-$toolchain
+llvm_major=$(rustup run "$toolchain" rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+linker="$tools/bin/bpf-linker"
+if ! "$linker" --version >/dev/null 2>&1; then
+    libllvm=$(find "$sysroot/lib" -maxdepth 1 -name "libLLVM.so.${llvm_major}*" | head -n 1)
+    [ -n "$libllvm" ] || { say "no libLLVM.so.$llvm_major in $sysroot/lib"; exit 1; }
+    mkdir -p "$tools/llvm/lib"
+    ln -sf "$libllvm" "$tools/llvm/lib/libLLVM.so"
+    ln -sf "$libllvm" "$tools/llvm/lib/$(basename "$libllvm")"
+    say "building bpf-linker 0.13.0 against LLVM $llvm_major (about a minute)"
+    LLVM_PREFIX="$tools/llvm" rustup run "$toolchain" cargo install --quiet --locked \
+        --root "$tools" bpf-linker --version 0.13.0 \
+        --no-default-features --features "llvm-$llvm_major"
+fi
+
+# 3. Kernel filesystems the sensor uses. Only root can mount; a non-root build needs none.
+if [ "$(id -u)" = 0 ]; then
+    if ! mountpoint -q /sys/kernel/tracing && ! [ -e /sys/kernel/tracing/events ]; then
+        say "mounting tracefs"
+        mount -t tracefs tracefs /sys/kernel/tracing
+    fi
+    if ! mountpoint -q /sys/fs/bpf; then
+        say "mounting bpffs"
+        mount -t bpf bpf /sys/fs/bpf
+    fi
+
+    # 4. Debian packages used by the tests (iproute2 for network namespaces, bpftool to check
+    #    that nothing stays attached, netcat/socat/curl/python3 for attack scenarios).
+    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux)
+    missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+            || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        say "installing Debian packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+fi
+
+echo "$tools/bin"

@@ -1,0 +1,4 @@
+//! `aya::Pod` impls, so userspace can write these types into eBPF globals and maps.
+
+// SAFETY: plain `#[repr(C)]` data of integers and byte arrays, valid for any bit pattern.
+unsafe impl aya::Pod for crate::SensorConfig {}

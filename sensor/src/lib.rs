@@ -1,0 +1,17 @@
+//! The sensor's userspace side: loads the eBPF programs, reads their ring buffers, decodes the
+//! records into typed events and writes them out.
+//!
+//! Data flows one way: [`capture`] (kernel → bytes) → [`decode`] (bytes → [`event::Event`]) →
+//! [`output`] (events → JSON lines). [`app`] wires the stages together.
+
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod event;
+pub mod output;
+pub mod privilege;
+pub mod text;
+pub mod time;

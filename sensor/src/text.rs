@@ -1,0 +1,115 @@
+//! Turning untrusted bytes (argv, paths, comm) into strings without losing or hiding anything.
+//!
+//! Bytes that are valid UTF-8 without control characters pass through unchanged. Anything else
+//! is escaped losslessly: invalid bytes and control characters become `\xNN` and a backslash
+//! becomes `\\`, and the caller marks the field as escaped so a reader knows to undo it. JSON
+//! output stays valid and log lines cannot be forged with embedded newlines or ANSI escapes.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// Returns the bytes as text, and whether they had to be escaped.
+pub fn escape(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+    if let Ok(s) = std::str::from_utf8(bytes)
+        && !s.chars().any(char::is_control)
+    {
+        return (Cow::Borrowed(s), false);
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() && (c as u32) < 0x100 => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c if c.is_control() => {
+                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    (Cow::Owned(out), true)
+}
+
+/// Reverses [`escape`] for a string that was marked as escaped.
+pub fn unescape(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find('\\') {
+        out.extend_from_slice(&rest.as_bytes()[..pos]);
+        let tail = &rest[pos + 1..];
+        if let Some(after) = tail.strip_prefix('\\') {
+            out.push(b'\\');
+            rest = after;
+        } else if let Some(hex) = tail.strip_prefix('x').and_then(|t| t.get(..2))
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            // A control character below 0x80 is its own byte; 0x80..0xff controls were
+            // written as their UTF-8 encoding's code point, and invalid bytes as raw bytes.
+            out.push(b);
+            rest = &tail[3..];
+        } else if let Some(body) = tail.strip_prefix("u{")
+            && let Some(end) = body.find('}')
+            && let Some(c) = u32::from_str_radix(&body[..end], 16)
+                .ok()
+                .and_then(char::from_u32)
+        {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            rest = &body[end + 1..];
+        } else {
+            out.push(b'\\');
+            rest = tail;
+        }
+    }
+    out.extend_from_slice(rest.as_bytes());
+    out
+}
+
+/// Strips the NUL padding of a fixed-size kernel string such as `comm`.
+pub fn until_nul(bytes: &[u8]) -> &[u8] {
+    bytes
+        .iter()
+        .position(|&b| b == 0)
+        .map_or(bytes, |end| &bytes[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_text_passes_through() {
+        let (s, escaped) = escape(b"/usr/bin/ls -la \"x y\"");
+        assert_eq!(s, "/usr/bin/ls -la \"x y\"");
+        assert!(!escaped);
+    }
+
+    #[test]
+    fn control_and_invalid_bytes_are_escaped_losslessly() {
+        for input in [
+            &b"a\nb"[..],
+            b"\x1b[31mred",
+            b"bad\xffbyte",
+            b"back\\slash\x00",
+            "caf\u{e9}\u{85}".as_bytes(),
+        ] {
+            let (s, escaped) = escape(input);
+            assert!(escaped, "{input:?}");
+            assert!(!s.chars().any(char::is_control), "{s:?}");
+            assert_eq!(unescape(&s), input, "{s:?}");
+        }
+        assert_eq!(escape(b"a\nb").0, "a\\x0ab");
+    }
+
+    #[test]
+    fn until_nul_trims_padding() {
+        assert_eq!(until_nul(b"bash\0\0\0"), b"bash");
+        assert_eq!(until_nul(b"full"), b"full");
+    }
+}
