@@ -73,8 +73,9 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         ring,
         |bytes| match decode::decode(bytes) {
             Ok(mut event) => {
-                let EventBody::Exec(exec) = &mut event.body;
-                exec.ppid = parent_pid(event.header.pid);
+                if let EventBody::Exec(exec) = &mut event.body {
+                    exec.ppid = parent_pid(event.header.pid);
+                }
                 if let Err(err) = out
                     .write(&ecs::document(&event, clock))
                     .and_then(|()| out.flush())

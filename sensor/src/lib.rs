@@ -9,6 +9,7 @@
 pub mod app;
 pub mod capture;
 pub mod cli;
+pub mod context;
 pub mod decode;
 pub mod event;
 pub mod output;

@@ -33,6 +33,6 @@ pub(super) fn decode(r: &Reader<'_>) -> Result<ExecEvent, DecodeError> {
         args_truncated: flags & EXEC_ARGV_TRUNCATED != 0,
         args_missing: flags & EXEC_ARGV_MISSING != 0,
         executable_truncated: flags & EXEC_PATH_TRUNCATED != 0,
-        ppid: None,
+        ..ExecEvent::default()
     })
 }

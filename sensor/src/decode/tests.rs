@@ -47,7 +47,9 @@ fn decodes_exec() {
     let event = decode(&record).expect("valid record");
     assert_eq!(event.header.pid, 42);
     assert_eq!(event.header.comm, b"bash");
-    let EventBody::Exec(exec) = event.body;
+    let EventBody::Exec(exec) = event.body else {
+        panic!("not an exec")
+    };
     assert_eq!(exec.executable, b"/usr/bin/ls");
     assert_eq!(
         exec.args,
@@ -60,7 +62,9 @@ fn decodes_exec() {
 #[test]
 fn keeps_a_truncated_last_argument() {
     let record = exec_record(b"ls\0abc", b"/usr/bin/ls", EXEC_ARGV_TRUNCATED);
-    let EventBody::Exec(exec) = decode(&record).expect("valid record").body;
+    let EventBody::Exec(exec) = decode(&record).expect("valid record").body else {
+        panic!("not an exec")
+    };
     assert_eq!(exec.args, vec![b"ls".to_vec(), b"abc".to_vec()]);
     assert!(exec.args_truncated);
 }

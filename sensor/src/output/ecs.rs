@@ -20,6 +20,15 @@ pub fn document(event: &Event, clock: BootClock) -> Value {
     let h = &event.header;
     let mut doc = match &event.body {
         EventBody::Exec(exec) => exec_document(exec, h.pid, &mut field),
+        other => {
+            let mut doc = Map::new();
+            doc.insert(
+                "event".into(),
+                json!({ "kind": "event", "action": other.kind_name() }),
+            );
+            doc.insert("process".into(), json!({}));
+            doc
+        }
     };
     let name = field("process.name", &h.comm);
     if let Some(process) = doc.get_mut("process").and_then(Value::as_object_mut) {

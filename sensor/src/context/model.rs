@@ -1,0 +1,120 @@
+//! The enriched event: an [`Event`] plus everything known about who caused it.
+//!
+//! Shared pieces (process records, container and host descriptions) are behind `Arc` so that
+//! enrichment clones pointers, not strings, on the hot path.
+
+use std::sync::Arc;
+
+use crate::event::Event;
+
+/// What the sensor knows about one process (one exec image of one pid).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id (0 when unknown).
+    pub ppid: u32,
+    /// Host-unique identity across pid reuse (ECS `process.entity_id`).
+    pub entity_id: String,
+    /// Start time in nanoseconds since the Unix epoch.
+    pub start_unix_ns: i128,
+    /// Executable path; untrusted bytes.
+    pub executable: Vec<u8>,
+    /// Arguments, `argv[0]` first; untrusted bytes.
+    pub args: Vec<Vec<u8>>,
+    /// Working directory, when known; untrusted bytes.
+    pub working_directory: Option<Vec<u8>>,
+    /// Task name; untrusted bytes.
+    pub comm: Vec<u8>,
+    /// Real user id.
+    pub uid: u32,
+    /// Real group id.
+    pub gid: u32,
+    /// Effective user id.
+    pub euid: u32,
+    /// Effective group id.
+    pub egid: u32,
+    /// Audit login uid, when set.
+    pub loginuid: Option<u32>,
+    /// Real user name, when it resolves.
+    pub user_name: Option<Arc<str>>,
+    /// Real group name, when it resolves.
+    pub group_name: Option<Arc<str>>,
+    /// Effective user name, when it differs from the real one and resolves.
+    pub effective_user_name: Option<Arc<str>>,
+    /// Effective group name, when it differs from the real one and resolves.
+    pub effective_group_name: Option<Arc<str>>,
+    /// Process group id.
+    pub pgid: Option<u32>,
+    /// Session id.
+    pub sid: Option<u32>,
+    /// What fds 0, 1 and 2 were at the last exec.
+    pub stdio: [crate::event::FdKind; 3],
+    /// The process has exited (kept for late events and alerts).
+    pub exited: bool,
+    /// The container this process runs in, if any.
+    pub container: Option<Arc<ContainerInfo>>,
+}
+
+/// A container, as derived from a cgroup path (and the kubelet/API for names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerInfo {
+    /// Container id (64 hex characters for the common runtimes).
+    pub id: String,
+    /// `docker`, `containerd`, `cri-o` or `podman`.
+    pub runtime: String,
+    /// The Kubernetes pod, when the container belongs to one.
+    pub pod: Option<PodInfo>,
+}
+
+/// A Kubernetes pod.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodInfo {
+    /// Pod uid, from the cgroup path (always known for pods).
+    pub uid: String,
+    /// Pod name, when the kubelet or API server told us.
+    pub name: Option<String>,
+    /// Namespace, when known.
+    pub namespace: Option<String>,
+    /// Container name within the pod, when known.
+    pub container_name: Option<String>,
+    /// Node name, when known.
+    pub node_name: Option<String>,
+}
+
+/// The host the sensor runs on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostInfo {
+    /// Host name.
+    pub name: String,
+    /// `/etc/machine-id`.
+    pub id: Option<String>,
+    /// OS name and version from os-release (`Debian GNU/Linux`, `12`, ...).
+    pub os_name: Option<String>,
+    /// OS version.
+    pub os_version: Option<String>,
+    /// Kernel release (`uname -r`).
+    pub kernel: String,
+    /// CPU architecture.
+    pub architecture: String,
+}
+
+/// An [`Event`] with its process context.
+#[derive(Debug, Clone)]
+pub struct EnrichedEvent {
+    /// The kernel event.
+    pub event: Event,
+    /// The acting process.
+    pub process: Arc<ProcessInfo>,
+    /// Its parent, when known.
+    pub parent: Option<Arc<ProcessInfo>>,
+    /// Ancestors from the grandparent upward, up to pid 1, a container's init or the configured
+    /// depth, nearest first.
+    pub ancestors: Vec<Arc<ProcessInfo>>,
+    /// The process group leader, when known.
+    pub group_leader: Option<Arc<ProcessInfo>>,
+    /// The session leader, when known.
+    pub session_leader: Option<Arc<ProcessInfo>>,
+    /// The host.
+    pub host: Arc<HostInfo>,
+}
