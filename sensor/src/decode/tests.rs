@@ -20,7 +20,8 @@ fn exec_record(argv: &[u8], path: &[u8], flags: u32) -> Vec<u8> {
         offset_of!(EventHeader, kind),
         EventKind::Exec as u32,
     );
-    put_u32(&mut buf, offset_of!(EventHeader, size), buf.len() as u32);
+    let len = buf.len() as u32;
+    put_u32(&mut buf, offset_of!(EventHeader, size), len);
     put_u32(&mut buf, offset_of!(EventHeader, pid), 42);
     buf[offset_of!(EventHeader, comm)..][..4].copy_from_slice(b"bash");
     let args = EXEC_ARGS_OFFSET;
