@@ -20,7 +20,7 @@ pub fn escape(bytes: &[u8]) -> (Cow<'_, str>, bool) {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => out.push_str("\\\\"),
-                c if c.is_control() && (c as u32) < 0x100 => {
+                c if c.is_control() && c.is_ascii() => {
                     let _ = write!(out, "\\x{:02x}", c as u32);
                 }
                 c if c.is_control() => {
@@ -49,8 +49,8 @@ pub fn unescape(text: &str) -> Vec<u8> {
         } else if let Some(hex) = tail.strip_prefix('x').and_then(|t| t.get(..2))
             && let Ok(b) = u8::from_str_radix(hex, 16)
         {
-            // A control character below 0x80 is its own byte; 0x80..0xff controls were
-            // written as their UTF-8 encoding's code point, and invalid bytes as raw bytes.
+            // `\xNN` is an ASCII control character or a byte that was not valid UTF-8;
+            // non-ASCII control characters were written as `\u{..}`.
             out.push(b);
             rest = &tail[3..];
         } else if let Some(body) = tail.strip_prefix("u{")
