@@ -17,6 +17,13 @@ use crate::metrics::Metrics;
 /// Where `--metrics-addr` listens unless told otherwise: loopback only, port 9760.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9760";
 
+/// How long a closing connection drains what the client still sends (see `linger`).
+const LINGER: Duration = Duration::from_millis(500);
+
+/// Connections answered 503 at once can be at most this many at a time; beyond, new
+/// connections are closed without an answer.
+const MAX_BUSY_REPLIES: usize = 64;
+
 /// Limits of the server.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -145,6 +152,7 @@ async fn serve(
     readiness: Arc<Readiness>,
 ) {
     let slots = Arc::new(Semaphore::new(config.max_connections));
+    let busy_slots = Arc::new(Semaphore::new(MAX_BUSY_REPLIES));
     let config = Arc::new(config);
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -159,7 +167,13 @@ async fn serve(
         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
             // Answer and close at once, so the backlog keeps moving and a real scrape
             // queued behind idle connections is not left waiting.
-            tokio::spawn(reply_busy(stream, config.write_timeout));
+            if let Ok(busy) = Arc::clone(&busy_slots).try_acquire_owned() {
+                let write_timeout = config.write_timeout;
+                tokio::spawn(async move {
+                    reply_busy(stream, write_timeout).await;
+                    drop(busy);
+                });
+            }
             continue;
         };
         let (config, metrics, readiness) = (
@@ -183,7 +197,28 @@ async fn reply_busy(mut stream: TcpStream, write_timeout: Duration) {
         "Retry-After: 1\r\n",
         b"too many connections\n",
     );
-    let _ = tokio::time::timeout(write_timeout, stream.write_all(&busy)).await;
+    if let Ok(Ok(())) = tokio::time::timeout(write_timeout, stream.write_all(&busy)).await {
+        let _ = linger(&mut stream).await;
+    }
+}
+
+/// Ends our side, then reads and discards what the client still sends for a moment: closing
+/// with unread request bytes makes the kernel send a reset, which can destroy the answer
+/// before the client reads it.
+async fn linger(stream: &mut TcpStream) -> std::io::Result<()> {
+    stream.shutdown().await?;
+    let mut sink = [0u8; 1024];
+    let mut left = 64 * 1024usize;
+    let _ = tokio::time::timeout(LINGER, async {
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
+    Ok(())
 }
 
 async fn handle(
@@ -229,7 +264,7 @@ async fn handle(
     };
     match tokio::time::timeout(config.write_timeout, async {
         stream.write_all(&answer).await?;
-        stream.shutdown().await
+        linger(&mut stream).await
     })
     .await
     {
