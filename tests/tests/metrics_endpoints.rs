@@ -33,7 +33,10 @@ fn endpoints_answer_and_reject_unknown_paths_and_methods() -> anyhow::Result<()>
     }
     let (status, _, _) = exchange(addr, b"\x16\x03\x01 garbage\r\n\r\n")?;
     assert_eq!(status, 400);
-    let huge = format!("GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(64 * 1024));
+    let huge = format!(
+        "GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
     // The server may close before reading everything; either way it must not be a 200.
     match exchange(addr, huge.as_bytes()) {
         Ok((status, _, _)) => assert_eq!(status, 431),
@@ -58,7 +61,10 @@ fn idle_and_trickling_clients_stall_neither_scrapes_nor_events() -> anyhow::Resu
         let started = Instant::now();
         let mut answer = Vec::new();
         let mut chunk = [0u8; 512];
-        for b in b"GET /metrics HTTP/1.1\r\nX-Slow: ".iter().chain(std::iter::repeat(&b'a')) {
+        for b in b"GET /metrics HTTP/1.1\r\nX-Slow: "
+            .iter()
+            .chain(std::iter::repeat(&b'a'))
+        {
             if started.elapsed() > Duration::from_secs(15) || stream.write_all(&[*b]).is_err() {
                 break;
             }
@@ -75,7 +81,10 @@ fn idle_and_trickling_clients_stall_neither_scrapes_nor_events() -> anyhow::Resu
                 Err(_) => break,
             }
         }
-        Ok((String::from_utf8_lossy(&answer).into_owned(), started.elapsed()))
+        Ok((
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        ))
     });
     std::thread::sleep(Duration::from_millis(300));
     // Clients that connect and send nothing, more than the server serves at once.
@@ -88,10 +97,7 @@ fn idle_and_trickling_clients_stall_neither_scrapes_nor_events() -> anyhow::Resu
     // never left hanging.
     let started = Instant::now();
     let (status, _) = get(addr, "/metrics")?;
-    assert!(
-        status == 200 || status == 503,
-        "unexpected status {status}"
-    );
+    assert!(status == 200 || status == 503, "unexpected status {status}");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "scrape took {:?} behind idle clients",
@@ -117,7 +123,10 @@ fn idle_and_trickling_clients_stall_neither_scrapes_nor_events() -> anyhow::Resu
             assert!(body.contains("sensor_events_total{type=\"exec\"}"));
             break;
         }
-        assert!(Instant::now() < deadline, "scrapes still refused after 10 s");
+        assert!(
+            Instant::now() < deadline,
+            "scrapes still refused after 10 s"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     let mut first = idle.into_iter().next().expect("an idle client");
@@ -126,8 +135,14 @@ fn idle_and_trickling_clients_stall_neither_scrapes_nor_events() -> anyhow::Resu
     std::io::Read::read_to_string(&mut first, &mut answer)?;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     let (answer, after) = trickler.join().expect("trickler thread")?;
-    assert!(answer.starts_with("HTTP/1.1 408"), "trickler got {answer:?}");
-    assert!(after < Duration::from_secs(8), "trickler was cut off only after {after:?}");
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "trickler got {answer:?}"
+    );
+    assert!(
+        after < Duration::from_secs(8),
+        "trickler was cut off only after {after:?}"
+    );
     sensor.stop()?;
     Ok(())
 }

@@ -75,10 +75,9 @@ fn prometheus_scrapes_the_sensor_and_every_dashboard_and_alert_expression_works(
     for expr in &exprs {
         match prometheus.query(&expr.promql) {
             Err(err) => failures.push(format!("{}: does not evaluate: {err:#}", expr.origin)),
-            Ok(result) if result.is_empty() && produced(&expr.promql) => failures.push(format!(
-                "{}: no data for {}",
-                expr.origin, expr.promql
-            )),
+            Ok(result) if result.is_empty() && produced(&expr.promql) => {
+                failures.push(format!("{}: no data for {}", expr.origin, expr.promql))
+            }
             Ok(_) => {}
         }
     }
@@ -100,7 +99,9 @@ fn prometheus_scrapes_the_sensor_and_every_dashboard_and_alert_expression_works(
         };
         if QUIET_WHEN_HEALTHY.contains(&name.as_str()) {
             if !result.is_empty() {
-                failures.push(format!("alert {name} fires on a healthy sensor: {result:?}"));
+                failures.push(format!(
+                    "alert {name} fires on a healthy sensor: {result:?}"
+                ));
             }
         } else if FIRE_ON_DETECTION.contains(&name.as_str()) {
             if produced(promql) && result.is_empty() {

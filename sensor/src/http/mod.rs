@@ -9,6 +9,8 @@
 mod readiness;
 mod request;
 mod server;
+#[cfg(test)]
+mod tests;
 
 pub use readiness::{Readiness, State};
 pub use request::{Head, RequestError, Route};

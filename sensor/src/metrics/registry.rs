@@ -6,8 +6,8 @@
 //! which keeps them monotonic even when the kernel side is read late or twice.
 
 use prometheus::{
-    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry, TextEncoder,
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use super::BuildInfo;
@@ -162,7 +162,9 @@ impl Metrics {
         build_info
             .with_label_values(&[&build.version, &build.kernel, &build.aya])
             .set(1);
-        reg(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        reg(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
 
         // Known series start at 0, so rate() and ratios work before the first event or drop.
         let events_by_type = EVENT_TYPES

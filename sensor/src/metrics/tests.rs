@@ -27,7 +27,9 @@ fn known_series_exist_at_zero_before_any_event() {
         assert_eq!(
             sample(
                 &text,
-                &format!("sensor_events_dropped_total{{reason=\"{KERNEL_DROP_REASON}\",type=\"{t}\"}}")
+                &format!(
+                    "sensor_events_dropped_total{{reason=\"{KERNEL_DROP_REASON}\",type=\"{t}\"}}"
+                )
             ),
             Some(0.0),
             "{text}"
@@ -66,7 +68,11 @@ fn kernel_drops_advance_by_delta_and_never_go_back() {
     m.observe_kernel_drops("exec", 12);
     assert_eq!(m.kernel_drops("exec"), 12);
     m.observe_kernel_drops("exec", 3);
-    assert_eq!(m.kernel_drops("exec"), 12, "a reset kernel counter is ignored");
+    assert_eq!(
+        m.kernel_drops("exec"),
+        12,
+        "a reset kernel counter is ignored"
+    );
     m.events_dropped(Some("exec"), "bad_length", 2);
     m.events_dropped(None, "unknown_kind", 1);
     let text = m.encode().expect("encode");

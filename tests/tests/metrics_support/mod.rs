@@ -96,8 +96,14 @@ impl Prometheus {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let log = std::fs::File::create(dir.join("prometheus.log"))?;
         let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--log.level=warn")
             .stdin(Stdio::null())
@@ -244,10 +250,7 @@ fn regex_quote(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
             let escape = "\\.+*?()|[]{}^$".contains(c);
-            escape
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
+            escape.then_some('\\').into_iter().chain(std::iter::once(c))
         })
         .collect::<String>()
         .replace('\\', "\\\\")
