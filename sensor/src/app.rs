@@ -15,7 +15,7 @@ use crate::cli::RunArgs;
 use crate::decode;
 use crate::event::EventBody;
 use crate::http::{Readiness, Server, ServerConfig, State};
-use crate::metrics::{BuildInfo, Metrics};
+use crate::metrics::{BuildInfo, Metrics, RingFill};
 use crate::output::{ecs, jsonl::JsonLines};
 use crate::time::BootClock;
 
@@ -78,7 +78,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     if let Some(logger) = logger {
         tokio::spawn(forward_ebpf_logs(logger));
     }
-    let poller = tokio::spawn(poll_kernel_drops(Arc::clone(&drops), Arc::clone(&metrics)));
+    let fill = RingFill::map(std::os::fd::AsFd::as_fd(&ring))
+        .inspect_err(|err| warn!(%err, "ring-buffer fill level unavailable"))
+        .ok();
+    let poller = tokio::spawn(poll_kernel_counters(
+        Arc::clone(&drops),
+        fill,
+        Arc::clone(&metrics),
+    ));
     metrics.ringbuf_bytes("events", u64::from(options.ringbuf_bytes));
     readiness.set(State::Ready);
     info!(
@@ -133,12 +140,20 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Mirrors the kernel's cumulative per-CPU drop counters into the metrics every second.
-async fn poll_kernel_drops(drops: Arc<PerCpuArray<MapData, u64>>, metrics: Arc<Metrics>) {
+/// Every second, mirrors the kernel's cumulative per-CPU drop counters and samples the ring
+/// buffer's fill level into the metrics.
+async fn poll_kernel_counters(
+    drops: Arc<PerCpuArray<MapData, u64>>,
+    fill: Option<RingFill>,
+    metrics: Arc<Metrics>,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
         observe_kernel_drops(&drops, &metrics);
+        if let Some(fill) = &fill {
+            metrics.ringbuf_fill("events", fill.used_bytes());
+        }
     }
 }
 

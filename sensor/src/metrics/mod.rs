@@ -8,8 +8,10 @@
 
 mod build_info;
 mod registry;
+mod ringfill;
 #[cfg(test)]
 mod tests;
 
 pub use build_info::BuildInfo;
 pub use registry::{EVENT_TYPES, KERNEL_DROP_REASON, Metrics, MetricsError};
+pub use ringfill::RingFill;
