@@ -54,8 +54,9 @@ if [ "$(id -u)" = 0 ]; then
     fi
 
     # 4. Debian packages used by the tests (iproute2 for network namespaces, bpftool to check
-    #    that nothing stays attached, netcat/socat/curl/python3 for attack scenarios).
-    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux)
+    #    that nothing stays attached, netcat/socat/curl/python3 for attack scenarios,
+    #    prometheus for promtool and a real server scraping the sensor).
+    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux prometheus)
     missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
