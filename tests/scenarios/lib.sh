@@ -223,7 +223,7 @@ scn_attacker_connect() {
 # shell's pid as the key process (or KEY_PID when the socket is held by another process).
 scn_shell_finish() {
     scn_wait_file "$SCN_OUT" 'SCN-MARK pid=[0-9]+' 15 || scn_fail "no shell output reached the attacker"
-    scn_wait_file "$SCN_OUT" 'uid=0' 5 || scn_fail "the attacker's id command did not run"
+    scn_wait_file "$SCN_OUT" 'uid=[0-9]+' 5 || scn_fail "the attacker's id command did not run"
     local pid ppid
     pid=$(grep -oE 'SCN-MARK pid=[0-9]+' "$SCN_OUT" | head -n1 | cut -d= -f2)
     ppid=$(grep -oE 'SCN-MARK pid=[0-9]+ ppid=[0-9]+' "$SCN_OUT" | head -n1 | sed 's/.*ppid=//')
