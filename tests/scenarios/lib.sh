@@ -231,6 +231,23 @@ scn_shell_finish() {
     scn_done "${1:-$pid}"
 }
 
+# scn_http_peer: netns + an HTTP server on $SCN_PEER:8080 serving $SCN_WORK/srv (GET) and
+# storing POST/PUT bodies there; one log line per request in $SCN_WORK/http.log.
+scn_http_peer() {
+    [ -n "${SCN_WORK:-}" ] || scn_tmpdir SCN_WORK
+    [ -n "$SCN_NS" ] || scn_netns_up
+    mkdir -p "$SCN_WORK/srv"
+    SCN_URL="http://$SCN_PEER:8080"
+    scn_in_ns "$SCN_PY" "$SCN_TOOL" http "$SCN_PEER" 8080 "$SCN_WORK/srv" "$SCN_WORK/http.log" &
+    scn_track $!
+    scn_wait_listen 8080 "$SCN_NS"
+}
+
+# scn_payload_script PATH: a shell payload that prints the marker with its own pid, then runs id.
+scn_payload_script() {
+    printf '#!/bin/sh\necho SCN-MARK pid=$$ ppid=$PPID\nid\n' >"$1"
+}
+
 scn__kill_tree() {
     local pid=$1 sig=$2 child
     for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do

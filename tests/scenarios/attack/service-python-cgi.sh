@@ -10,9 +10,10 @@ scn_require curl
 scn_tmpdir SCN_WORK
 mkdir -p "$SCN_WORK/www/cgi-bin"
 cat >"$SCN_WORK/www/cgi-bin/status.cgi" <<'SH'
-#!/bin/sh
+#!/bin/bash
 printf 'Content-Type: text/plain\r\n\r\n'
-cmd=$(printf '%b' "$(printf '%s' "$QUERY_STRING" | sed 's/+/ /g; s/%\([0-9A-Fa-f][0-9A-Fa-f]\)/\\x\1/g')")
+q=${QUERY_STRING//+/ }
+printf -v cmd '%b' "${q//%/\\x}"
 /bin/sh -c "$cmd" 2>&1
 SH
 chmod +x "$SCN_WORK/www/cgi-bin/status.cgi"
