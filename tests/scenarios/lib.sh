@@ -248,6 +248,37 @@ scn_payload_script() {
     printf '#!/bin/sh\necho SCN-MARK pid=$$ ppid=$PPID\nid\n' >"$1"
 }
 
+# scn_sink_peer PORT: netns + a TCP sink on $SCN_PEER:PORT appending what it receives to
+# $SCN_WORK/sink.out.
+scn_sink_peer() {
+    [ -n "${SCN_WORK:-}" ] || scn_tmpdir SCN_WORK
+    [ -n "$SCN_NS" ] || scn_netns_up
+    SCN_SINK="$SCN_WORK/sink.out"
+    scn_in_ns "$SCN_PY" "$SCN_TOOL" sink "$SCN_PEER" "$1" "$SCN_SINK" &
+    scn_track $!
+    scn_wait_listen "$1" "$SCN_NS"
+}
+
+# scn_count PATTERN FILE: how many lines of FILE match PATTERN (0 when FILE is missing).
+scn_count() { grep -cE -- "$1" "$2" 2>/dev/null || true; }
+
+# scn_run_key CMD...: runs CMD in the background, waits for it (20 s), fails when it fails,
+# and records it as the key process.
+scn_run_key() {
+    "$@" &
+    local pid=$! rc=0
+    scn_track "$pid"
+    wait "$pid" || rc=$?
+    [ "$rc" = 0 ] || scn_fail "$1 exited with $rc"
+    scn_done "$pid"
+}
+
+# scn_fake_home: a throwaway HOME (in $SCN_HOME) so user files are never the real ones.
+scn_fake_home() {
+    scn_tmpdir SCN_HOME /tmp scn-home-
+    chmod 700 "$SCN_HOME"
+}
+
 scn__kill_tree() {
     local pid=$1 sig=$2 child
     for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do

@@ -6,7 +6,7 @@ scn_begin fileless-memfd-perl T1620
 scn_require perl
 [ "$(uname -m)" = x86_64 ] || scn_skip "memfd_create syscall number 319 is x86_64 only"
 scn_tmpdir SCN_WORK
-perl -e 'my $fd = syscall(319, "", 0); die "memfd_create: $!" if $fd < 0;
+perl -e 'my $name = "k"; my $fd = syscall(319, $name, 0); die "memfd_create: $!" if $fd < 0;
 open(my $m, ">&=", $fd) or die; open(my $src, "<", "/usr/bin/id") or die;
 binmode $m; binmode $src; local $/; my $elf = <$src>; print {$m} $elf; $m->flush;
 exec {"/proc/$$/fd/$fd"} "sshd: root" or die "exec: $!"' >"$SCN_WORK/out" &
