@@ -265,7 +265,7 @@ scn_count() { grep -cE -- "$1" "$2" 2>/dev/null || true; }
 # scn_run_key CMD...: runs CMD in the background, waits for it (20 s), fails when it fails,
 # and records it as the key process.
 scn_run_key() {
-    "$@" &
+    "$@" 0<&0 &  # explicit: a background job would otherwise read /dev/null
     local pid=$! rc=0
     scn_track "$pid"
     wait "$pid" || rc=$?
@@ -277,6 +277,17 @@ scn_run_key() {
 scn_fake_home() {
     scn_tmpdir SCN_HOME /tmp scn-home-
     chmod 700 "$SCN_HOME"
+}
+
+# scn_loot: a directory of "collected" data ($SCN_LOOT): copies of harmless system files and a
+# fake secrets file, for the staging + exfiltration scenarios.
+scn_loot() {
+    [ -n "${SCN_WORK:-}" ] || scn_tmpdir SCN_WORK
+    SCN_LOOT="$SCN_WORK/loot"
+    mkdir -p "$SCN_LOOT"
+    cp /etc/hostname /etc/os-release /etc/passwd "$SCN_LOOT/" 2>/dev/null || true
+    head -c 65536 /dev/urandom | base64 >"$SCN_LOOT/db-dump.sql"
+    printf 'DB_PASSWORD=scn-not-a-secret\n' >"$SCN_LOOT/.env"
 }
 
 scn__kill_tree() {
