@@ -290,6 +290,27 @@ scn_loot() {
     printf 'DB_PASSWORD=scn-not-a-secret\n' >"$SCN_LOOT/.env"
 }
 
+# scn_wait_size FILE SIZE [SECONDS]: waits until FILE holds SIZE bytes.
+scn_wait_size() {
+    local i
+    for i in $(seq 1 $((${3:-10} * 10))); do
+        [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# scn_test_log: a log file created by the scenario under /var/log ($SCN_LOG), removed at exit.
+scn_test_log() {
+    SCN_LOG="/var/log/scn-$SCN_RUN_ID.log"
+    scn_newfile "$SCN_LOG"
+    local i
+    for i in 1 2 3 4 5; do
+        printf '%s sshd[%d]: Accepted publickey for root from 198.51.100.2 port 4%d ssh2\n' \
+            "$(date '+%b %d %T')" "$$" "$i" >>"$SCN_LOG"
+    done
+}
+
 scn__kill_tree() {
     local pid=$1 sig=$2 child
     for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do

@@ -16,5 +16,4 @@ gpgconf --kill gpg-agent >/dev/null 2>&1 || true
 scn_run_key "$SCN_PY" -c 'import socket, sys
 s = socket.create_connection((sys.argv[1], 9003), timeout=5)
 s.sendall(open(sys.argv[2], "rb").read()); s.close()' "$SCN_PEER" "$out"
-sleep 0.3
-[ "$(stat -c %s "$SCN_SINK")" = "$(stat -c %s "$out")" ] || scn_fail "the peer did not get the whole file"
+scn_wait_size "$SCN_SINK" "$(stat -c %s "$out")" || scn_fail "the peer did not get the whole file"

@@ -11,5 +11,4 @@ tar -C "$SCN_LOOT" -cf - . | openssl enc -aes-256-cbc -pbkdf2 -pass pass:scn -ou
 split -b 16k "$stage/blob.enc" "$stage/part-"
 cat "$stage"/part-* >"$stage/all"
 scn_run_key socat -u "OPEN:$stage/all" "TCP:$SCN_PEER:9004"
-sleep 0.3
-[ "$(stat -c %s "$SCN_SINK")" = "$(stat -c %s "$stage/blob.enc")" ] || scn_fail "the peer did not get every chunk"
+scn_wait_size "$SCN_SINK" "$(stat -c %s "$stage/blob.enc")" || scn_fail "the peer did not get every chunk"

@@ -8,5 +8,4 @@ scn_loot
 scn_tmpdir stage /var/tmp .scn-stage-
 (cd "$SCN_LOOT" && zip -qr "$stage/b.zip" .)
 scn_run_key nc.openbsd -N -w 5 "$SCN_PEER" 9002 <"$stage/b.zip"
-sleep 0.3
-ls -la "$SCN_SINK" "$stage/b.zip" >&2; [ "$(stat -c %s "$SCN_SINK")" = "$(stat -c %s "$stage/b.zip")" ] || scn_fail "the peer did not get the whole archive"
+scn_wait_size "$SCN_SINK" "$(stat -c %s "$stage/b.zip")" || scn_fail "the peer did not get the whole archive"
