@@ -56,6 +56,11 @@ if [ "$(id -u)" = 0 ]; then
     # 4. Debian packages used by the tests (iproute2 for network namespaces, bpftool to check
     #    that nothing stays attached, netcat/socat/curl/python3 for attack scenarios).
     packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux)
+    #    The tooling the attack and benign scenarios of tests/scenarios use (each variant skips
+    #    itself when its tool is missing, so a failed install only loses coverage).
+    packages+=(ncat netcat-traditional wget perl php-cli ruby gawk zip p7zip-full gnupg openssl
+        gcc libc6-dev git logrotate iptables nftables cron kmod net-tools openssh-client auditd
+        passwd tar coreutils)
     missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
