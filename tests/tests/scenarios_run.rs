@@ -66,10 +66,13 @@ fn run_script(path: &Path) -> Result<Outcome, Vec<String>> {
         std::process::id(),
         RUN.fetch_add(1, Ordering::Relaxed)
     );
+    // The id goes through `env`, not to `timeout` itself: the script's exit sweep kills every
+    // process carrying it, and `timeout` must survive to report the script's status.
     let output = Command::new("timeout")
-        .args(["-k", "5", "150", "bash"])
+        .args(["-k", "5", "150", "env"])
+        .arg(format!("SCN_RUN_ID={run_id}"))
+        .arg("bash")
         .arg(path)
-        .env("SCN_RUN_ID", &run_id)
         .output()
         .unwrap_or_else(|e| panic!("starting {}: {e}", path.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -157,7 +160,17 @@ fn residue(name: &str, stdout: &str, run_id: &str) -> Vec<String> {
             problems.push(format!("{name}: {p}"));
         }
     }
-    for pid in processes_with(&format!("SCN_RUN_ID={run_id}")) {
+    // A process killed by the sweep may take a moment to be gone from /proc.
+    let marker = format!("SCN_RUN_ID={run_id}");
+    let mut left = processes_with(&marker);
+    for _ in 0..20 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        left = processes_with(&marker);
+    }
+    for pid in left {
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         problems.push(format!("{name}: process {pid} still runs: {cmdline}"));
