@@ -211,7 +211,10 @@ fn run_behaviour(test: &str, suite: &str, prefixes: &[&str], min_done: usize) {
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let paths = scripts(suite, prefixes);
-    assert!(!paths.is_empty(), "no {suite} scenario matches {prefixes:?}");
+    assert!(
+        !paths.is_empty(),
+        "no {suite} scenario matches {prefixes:?}"
+    );
     let mut problems = Vec::new();
     let mut done = BTreeMap::new();
     for path in &paths {
@@ -300,12 +303,7 @@ fn fileless_and_masquerading_run_and_clean_up() {
 
 #[test]
 fn beaconing_runs_and_cleans_up() {
-    run_behaviour(
-        "beaconing_runs_and_cleans_up",
-        "attack",
-        &["beacon-"],
-        3,
-    );
+    run_behaviour("beaconing_runs_and_cleans_up", "attack", &["beacon-"], 3);
 }
 
 #[test]
@@ -392,7 +390,9 @@ fn final_line_parser_accepts_done_and_skip_and_rejects_the_rest() {
         "x",
         "SCENARIO-ARTIFACT path /tmp/a\nSCENARIO x pid=42 technique=T1059.004 done\n",
     );
-    assert!(matches!(done, Ok(Outcome::Done { pid: 42, ref technique }) if technique == "T1059.004"));
+    assert!(
+        matches!(done, Ok(Outcome::Done { pid: 42, ref technique }) if technique == "T1059.004")
+    );
     let skip = parse_last_line("x", "SCENARIO x SKIPPED: ncat is not installed\n");
     assert!(matches!(skip, Ok(Outcome::Skipped(ref r)) if r == "ncat is not installed"));
     assert!(parse_last_line("x", "SCENARIO x FAILED: no shell\n").is_err());
