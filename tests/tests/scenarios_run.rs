@@ -105,8 +105,7 @@ fn parse_last_line(name: &str, stdout: &str) -> Result<Outcome, String> {
     let own = format!("SCENARIO {name} ");
     let last = stdout
         .lines()
-        .filter(|l| l.starts_with(&own))
-        .last()
+        .rfind(|l| l.starts_with(&own))
         .ok_or("no SCENARIO line")?;
     let rest = &last[own.len()..];
     if let Some(reason) = rest.strip_prefix("SKIPPED: ") {
