@@ -210,3 +210,52 @@ fn every_attack_script_belongs_to_a_tested_behaviour() {
         "attack scripts no test runs (name them <behaviour>-<variant>): {stray:?}"
     );
 }
+
+/// The checks above must be able to fail: a script that leaks a file, one that never records
+/// its key process and one that fails are all reported.
+#[test]
+fn contract_violations_are_caught() {
+    if !is_root("contract_violations_are_caught") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("scn-contract-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let lib = scenario::dir().join("lib.sh");
+    let leak = dir.join("leak");
+    let write = |name: &str, body: &str| {
+        let path = dir.join(format!("{name}.sh"));
+        let text = format!(
+            "#!/usr/bin/env bash\n. {}\nscn_begin {name} T0000\n{body}\n",
+            lib.display()
+        );
+        std::fs::write(&path, text).expect("write script");
+        path
+    };
+    let leaky = write(
+        "leaky",
+        &format!(
+            "scn_artifact path {0}\ntouch {0}\nsleep 1 &\nscn_done $!",
+            leak.display()
+        ),
+    );
+    let no_key = write("no-key", "true");
+    let failing = write("failing", "scn_fail 'could not do it'");
+
+    let report = scenario::run(&leaky).expect("run leaky");
+    assert!(
+        report.residue.iter().any(|r| r.contains("left behind")),
+        "leak not reported: {report:?}"
+    );
+    let report = scenario::run(&no_key).expect("run no-key");
+    assert!(
+        !report.status.success() && report.outcome.is_err(),
+        "{report:?}"
+    );
+    let report = scenario::run(&failing).expect("run failing");
+    assert!(
+        !report.status.success() && !report.problems().is_empty(),
+        "{report:?}"
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
