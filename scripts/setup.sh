@@ -57,9 +57,11 @@ if [ "$(id -u)" = 0 ]; then
     #    that nothing stays attached, netcat/socat/curl/python3 for attack scenarios).
     packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux)
     #    The tooling the attack and benign scenarios of tests/scenarios use (each variant skips
-    #    itself when its tool is missing, so a failed install only loses coverage).
+    #    itself when its tool is missing, so a failed install only loses coverage). auditd is
+    #    deliberately not here: installing it may start the daemon and enable kernel audit,
+    #    which slows every later process on the machine; the auditctl variants skip without it.
     packages+=(ncat netcat-traditional wget perl php-cli ruby gawk zip p7zip-full gnupg openssl
-        gcc libc6-dev git logrotate iptables nftables cron kmod net-tools openssh-client auditd
+        gcc libc6-dev git logrotate iptables nftables cron kmod net-tools openssh-client
         passwd tar coreutils)
     missing=()
     for p in "${packages[@]}"; do
