@@ -56,8 +56,8 @@ if [ "$(id -u)" = 0 ]; then
     # 4. Debian packages used by the tests (iproute2 for network namespaces, bpftool to check
     #    that nothing stays attached, netcat/socat/curl/python3 for attack scenarios).
     packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux)
-    #    The tooling the attack and benign scenarios of tests/scenarios use (each variant skips
-    #    itself when its tool is missing, so a failed install only loses coverage). auditd is
+    #    The tooling the attack and benign scenarios of tests/scenarios use (a variant whose
+    #    tool is missing skips itself, e.g. on a machine set up by hand). auditd is
     #    deliberately not here: installing it may start the daemon and enable kernel audit,
     #    which slows every later process on the machine; the auditctl variants skip without it.
     packages+=(ncat netcat-traditional wget perl php-cli ruby gawk zip p7zip-full gnupg openssl
