@@ -19,6 +19,9 @@ import threading
 import time
 
 LIFETIME = float(os.environ.get("SCN_PEER_LIFETIME", "30"))
+# Extra seconds the attacker waits before typing, so a shell stays alive (with its socket) long
+# enough for a sensor that inspects running processes; 0 by default.
+LINGER = float(os.environ.get("SCN_LINGER", "0"))
 
 
 def deadline_exit():
@@ -44,7 +47,7 @@ def drain(conn, out, seconds):
 
 
 def talk(conn, out, cmds):
-    time.sleep(0.3)  # let the shell start reading before commands arrive
+    time.sleep(0.3 + LINGER)  # let the shell start reading before commands arrive
     conn.sendall(cmds.encode().decode("unicode_escape").encode())
     drain(conn, out, 10)
     conn.close()
