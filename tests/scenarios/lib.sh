@@ -119,7 +119,7 @@ scn_guard_file() {
     fi
 }
 
-# scn_user NAME: a test user removed (with its home and mail spool) at exit.
+# scn_user_guard NAME: the test user NAME is removed (with its home and mail spool) at exit.
 scn_user_guard() {
     scn_artifact user "$1"
     scn_on_exit "userdel -r -f $(printf '%q' "$1") >/dev/null 2>&1 || true; groupdel $(printf '%q' "$1") >/dev/null 2>&1 || true"
@@ -260,9 +260,13 @@ scn_sink_peer() {
 }
 
 # scn_count PATTERN FILE: how many lines of FILE match PATTERN (0 when FILE is missing).
-scn_count() { grep -cE -- "$1" "$2" 2>/dev/null || true; }
+scn_count() {
+    local n
+    n=$(grep -cE -- "$1" "$2" 2>/dev/null) || true
+    printf '%s\n' "${n:-0}"
+}
 
-# scn_run_key CMD...: runs CMD in the background, waits for it (20 s), fails when it fails,
+# scn_run_key CMD...: runs CMD in the background, waits for it, fails when it fails,
 # and records it as the key process.
 scn_run_key() {
     "$@" 0<&0 &  # explicit: a background job would otherwise read /dev/null
