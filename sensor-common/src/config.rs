@@ -233,7 +233,7 @@ pub const OPEN_PREFIX_LEN: usize = 64;
 /// One prefix of the read-only open filter, as words with a mask so the kernel compares eight
 /// bytes at a time.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpenPrefix {
     /// Prefix length in bytes (1..=[`OPEN_PREFIX_LEN`]).
     pub len: u32,

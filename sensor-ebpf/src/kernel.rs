@@ -62,9 +62,7 @@ pub fn file_kind(k: &KernelOffsets, file: u64) -> u8 {
     };
     match mode & S_IFMT {
         S_IFSOCK => match file_sock(k, file) {
-            Some((_, _, family)) if family == AF_INET || family == AF_INET6 => {
-                fd_kind::INET_SOCKET
-            }
+            Some((_, _, family)) if family == AF_INET || family == AF_INET6 => fd_kind::INET_SOCKET,
             _ => fd_kind::OTHER_SOCKET,
         },
         S_IFIFO => fd_kind::PIPE,

@@ -50,8 +50,7 @@ pub static PENDING_OPEN: LruHashMap<u32, OpenArgs> = LruHashMap::with_max_entrie
 
 /// Connect destinations staged per thread between `sys_enter_connect` and its exit.
 #[map]
-pub static PENDING_CONNECT: LruHashMap<u32, PendingConnect> =
-    LruHashMap::with_max_entries(8192, 0);
+pub static PENDING_CONNECT: LruHashMap<u32, PendingConnect> = LruHashMap::with_max_entries(8192, 0);
 
 /// Path prefixes whose read-only opens are not reported (filled by userspace).
 #[map]

@@ -253,7 +253,10 @@ struct RejectWarner {
 impl RejectWarner {
     fn note(&mut self, err: &DecodeError) {
         self.since_last += 1;
-        if self.last.is_none_or(|t| t.elapsed() >= REJECT_WARN_INTERVAL) {
+        if self
+            .last
+            .is_none_or(|t| t.elapsed() >= REJECT_WARN_INTERVAL)
+        {
             warn!(
                 reason = err.reason(),
                 %err,

@@ -13,8 +13,8 @@ use aya_ebpf::{
 };
 use sensor_common::{
     ABSENT, ARGV_CAP, ARGV_MAX_ARGS, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_EXE_DELETED,
-    EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, EventKind, ExecRecord,
-    PATH_CAP, PendingExec,
+    EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, EventKind, ExecRecord, PATH_CAP,
+    PendingExec,
 };
 
 use crate::{
@@ -72,12 +72,12 @@ fn stage(ctx: &TracePointContext, filename_offset: u32, argv_offset: u32) {
     let filename: u64 = unsafe { ctx.read_at(filename_offset as usize) }.unwrap_or(0);
     read_argv(pending, argv as *const *const u8);
     // SAFETY: reading a user string; faults return an error.
-    pending.filename_len =
-        match unsafe { bpf_probe_read_user_str_bytes(filename as *const u8, &mut pending.filename) }
-        {
-            Ok(bytes) => bytes.len() as u32,
-            Err(_) => 0,
-        };
+    pending.filename_len = match unsafe {
+        bpf_probe_read_user_str_bytes(filename as *const u8, &mut pending.filename)
+    } {
+        Ok(bytes) => bytes.len() as u32,
+        Err(_) => 0,
+    };
     if pending.filename_len as usize >= PATH_CAP - 1 {
         pending.flags |= EXEC_FILENAME_TRUNCATED;
     }

@@ -20,8 +20,7 @@ use crate::{
     config,
     emit::{count_drop, count_filtered, fill_header, wakeup_flags, wanted},
     maps::{
-        CollapseKey, CollapseState, EVENTS, OPEN_PREFIXES, OPEN_RECENT, OPEN_SCRATCH,
-        PENDING_OPEN,
+        CollapseKey, CollapseState, EVENTS, OPEN_PREFIXES, OPEN_RECENT, OPEN_SCRATCH, PENDING_OPEN,
     },
 };
 
@@ -71,14 +70,21 @@ pub fn sys_enter_openat2(ctx: TracePointContext) -> u32 {
     let (dfd, path, how) = unsafe {
         (
             ctx.read_at::<i64>(tp.openat2_dfd as usize).unwrap_or(0),
-            ctx.read_at::<u64>(tp.openat2_filename as usize).unwrap_or(0),
+            ctx.read_at::<u64>(tp.openat2_filename as usize)
+                .unwrap_or(0),
             ctx.read_at::<u64>(tp.openat2_how as usize).unwrap_or(0),
         )
     };
     // struct open_how { u64 flags; u64 mode; u64 resolve; } (uapi, stable).
     // SAFETY: user memory probe read.
     let how: [u64; 2] = unsafe { bpf_probe_read_user(how as *const [u64; 2]) }.unwrap_or([0; 2]);
-    stage(dfd as i32, path, how[0] as u32, how[1] as u32, OPEN_VIA_OPENAT2);
+    stage(
+        dfd as i32,
+        path,
+        how[0] as u32,
+        how[1] as u32,
+        OPEN_VIA_OPENAT2,
+    );
     0
 }
 
@@ -121,11 +127,11 @@ fn stage(dfd: i32, path: u64, flags: u32, mode: u32, flags2: u32) {
     args.collapsed = 0;
     args._pad = 0;
     // SAFETY: reading a user string; faults return an error.
-    args.path_len = match unsafe { bpf_probe_read_user_str_bytes(path as *const u8, &mut args.path) }
-    {
-        Ok(bytes) => bytes.len() as u32,
-        Err(_) => 0,
-    };
+    args.path_len =
+        match unsafe { bpf_probe_read_user_str_bytes(path as *const u8, &mut args.path) } {
+            Ok(bytes) => bytes.len() as u32,
+            Err(_) => 0,
+        };
     if args.path_len as usize >= OPEN_PATH_CAP - 1 {
         args.flags2 |= OPEN_PATH_TRUNCATED;
     }
@@ -294,10 +300,7 @@ fn exit(ctx: &TracePointContext) {
     );
     // SAFETY: writing our own reservation.
     let dst = unsafe {
-        core::slice::from_raw_parts_mut(
-            (&raw mut record.args).cast::<u8>(),
-            size_of::<OpenArgs>(),
-        )
+        core::slice::from_raw_parts_mut((&raw mut record.args).cast::<u8>(), size_of::<OpenArgs>())
     };
     // SAFETY: kernel-to-kernel copy of a map value.
     if unsafe { bpf_probe_read_kernel_buf((args as *const OpenArgs).cast(), dst) }.is_err() {

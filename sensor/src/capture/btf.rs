@@ -104,7 +104,9 @@ impl Btf {
             .map(|b| u16::from_le_bytes([b[0], b[1]]))
             .ok_or(BtfError::Malformed("no header"))?;
         if magic != MAGIC {
-            return Err(BtfError::Malformed("bad magic (big-endian BTF is not supported)"));
+            return Err(BtfError::Malformed(
+                "bad magic (big-endian BTF is not supported)",
+            ));
         }
         let hdr_len = u32_at(data, 4)? as usize;
         let type_off = u32_at(data, 8)? as usize;
@@ -160,8 +162,8 @@ impl Btf {
                 }
                 KIND_ENUM | KIND_FUNC_PROTO => 8 * vlen,
                 KIND_DATASEC | KIND_ENUM64 => 12 * vlen,
-                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST
-                | KIND_RESTRICT | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => 0,
+                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT
+                | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => 0,
                 _ => return Err(BtfError::Malformed("unknown type kind")),
             };
             at += extra;
@@ -281,7 +283,9 @@ mod tests {
         let s = |name: &str| -> u32 {
             let pos = strings
                 .windows(name.len() + 2)
-                .position(|w| w[0] == 0 && &w[1..=name.len()] == name.as_bytes() && w[name.len() + 1] == 0)
+                .position(|w| {
+                    w[0] == 0 && &w[1..=name.len()] == name.as_bytes() && w[name.len() + 1] == 0
+                })
                 .expect("string");
             pos as u32 + 1
         };
@@ -294,7 +298,17 @@ mod tests {
         // 1: int
         push(&[s("int"), KIND_INT << 24, 4, 32]);
         // 2: struct inner
-        push(&[s("inner"), (KIND_STRUCT << 24) | 2, 8, s("a"), 1, 0, s("b"), 1, 32]);
+        push(&[
+            s("inner"),
+            (KIND_STRUCT << 24) | 2,
+            8,
+            s("a"),
+            1,
+            0,
+            s("b"),
+            1,
+            32,
+        ]);
         // 3: anonymous union { int y; struct inner in; }
         push(&[0, (KIND_UNION << 24) | 2, 8, s("y"), 1, 0, s("in"), 2, 0]);
         // 4: struct outer (kind_flag: bitfield encoding)
@@ -315,7 +329,13 @@ mod tests {
         let mut out = Vec::new();
         out.extend_from_slice(&MAGIC.to_le_bytes());
         out.extend_from_slice(&[1, 0]);
-        for w in [24u32, 0, t.len() as u32, t.len() as u32, strings.len() as u32] {
+        for w in [
+            24u32,
+            0,
+            t.len() as u32,
+            t.len() as u32,
+            strings.len() as u32,
+        ] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out.extend_from_slice(&t);

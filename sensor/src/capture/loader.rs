@@ -243,6 +243,9 @@ mod tests {
         assert_eq!(p.mask[1], u64::from_ne_bytes([0xff, 0, 0, 0, 0, 0, 0, 0]));
         assert_eq!(open_prefix(b""), Err(PrefixError::Length(0)));
         assert_eq!(open_prefix(&[b'/'; 65]), Err(PrefixError::Length(65)));
-        assert!(matches!(open_prefix(b"lib/"), Err(PrefixError::Relative(_))));
+        assert!(matches!(
+            open_prefix(b"lib/"),
+            Err(PrefixError::Relative(_))
+        ));
     }
 }

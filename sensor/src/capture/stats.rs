@@ -155,12 +155,12 @@ mod tests {
         assert_eq!(stats.kernel_drops(), 5);
         assert_eq!(stats.filtered(), 7);
         assert_eq!(
-            stats.kind(EventKind::Open).filtered(FilterReason::Collapsed),
+            stats
+                .kind(EventKind::Open)
+                .filtered(FilterReason::Collapsed),
             7
         );
-        stats
-            .decode_rejects
-            .count(&DecodeError::Inconsistent("x"));
+        stats.decode_rejects.count(&DecodeError::Inconsistent("x"));
         assert_eq!(stats.decode_rejects.total(), 1);
     }
 }

@@ -77,8 +77,17 @@ fn decode_header(r: &Reader<'_>) -> Result<(EventKind, Header), DecodeError> {
     let kind = r.u32(offset_of!(EventHeader, kind))?;
     let kind = EventKind::try_from(kind).map_err(DecodeError::UnknownKind)?;
     // The kernel writes the record's own size; anything else means a layout mismatch.
-    if r.u32(offset_of!(EventHeader, size))? as usize != r.len_total() {
-        return Err(DecodeError::Inconsistent("header size differs from record size"));
+    let size = r.u32(offset_of!(EventHeader, size))? as usize;
+    if size > r.len_total() {
+        return Err(DecodeError::TooShort {
+            len: r.len_total(),
+            need: size,
+        });
+    }
+    if size != r.len_total() {
+        return Err(DecodeError::Inconsistent(
+            "header size differs from record size",
+        ));
     }
     let comm = r.bytes(offset_of!(EventHeader, comm), sensor_common::COMM_LEN)?;
     let header = Header {
