@@ -147,3 +147,89 @@ fn a_shell_on_a_tcp_socket_is_marked_and_one_on_a_pipe_is_not() -> anyhow::Resul
     std::fs::remove_dir_all(dir)?;
     Ok(())
 }
+
+#[test]
+fn exec_of_a_memfd_and_of_a_deleted_file_is_recognisable() -> anyhow::Result<()> {
+    if !require_root("exec_of_a_memfd_and_of_a_deleted_file_is_recognisable") {
+        return Ok(());
+    }
+    let dir = tempdir()?;
+    let bytes = std::fs::read("/bin/true")?;
+    let mut sensor = Sensor::start(&["run", "--events", "-"])?;
+
+    // Fileless: the program only ever exists in a memfd (not close-on-exec, so the child can
+    // exec it through /proc/self/fd).
+    let name = std::ffi::CString::new(unique("payload-"))?;
+    // SAFETY: valid C string; flags 0.
+    let memfd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
+    assert!(memfd >= 0);
+    // SAFETY: writing our own buffer to our own fd.
+    let written = unsafe { libc::write(memfd, bytes.as_ptr().cast(), bytes.len()) };
+    assert_eq!(written, isize::try_from(bytes.len())?);
+    let via = format!("/proc/self/fd/{memfd}");
+    let marker = unique("memfd-run-");
+    assert!(Command::new(&via).arg(&marker).status()?.success());
+    let event = sensor.wait_for(WAIT, |e| {
+        field_str(e, "event.action") == Some("exec")
+            && strings(e, "process.args").get(1) == Some(&marker.as_str())
+    })?;
+    assert_eq!(
+        field(&event, "sensor.exec.memfd"),
+        Some(&Value::Bool(true)),
+        "{event}"
+    );
+    assert_eq!(
+        field(&event, "sensor.exec.deleted"),
+        Some(&Value::Bool(false))
+    );
+
+    // A dropper that deletes its file before running it.
+    let program = copy_program("/bin/true", &dir, "deleted-")?;
+    let c = std::ffi::CString::new(program.as_bytes())?;
+    // SAFETY: valid C string; no O_CLOEXEC on purpose.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY) };
+    assert!(fd >= 0);
+    std::fs::remove_file(&program)?;
+    let marker = unique("deleted-run-");
+    assert!(
+        Command::new(format!("/proc/self/fd/{fd}"))
+            .arg(&marker)
+            .status()?
+            .success()
+    );
+    let event = sensor.wait_for(WAIT, |e| {
+        field_str(e, "event.action") == Some("exec")
+            && strings(e, "process.args").get(1) == Some(&marker.as_str())
+    })?;
+    assert_eq!(
+        field(&event, "sensor.exec.deleted"),
+        Some(&Value::Bool(true)),
+        "{event}"
+    );
+    assert_eq!(
+        field(&event, "sensor.exec.memfd"),
+        Some(&Value::Bool(false))
+    );
+
+    // An ordinary program is neither.
+    let plain = copy_program("/bin/true", &dir, "plain-")?;
+    Command::new(&plain).status()?;
+    let event = exec_of(&mut sensor, &plain)?;
+    assert_eq!(
+        field(&event, "sensor.exec.deleted"),
+        Some(&Value::Bool(false))
+    );
+    assert_eq!(
+        field(&event, "sensor.exec.memfd"),
+        Some(&Value::Bool(false))
+    );
+
+    // SAFETY: closing our own fds.
+    unsafe {
+        libc::close(memfd);
+        libc::close(fd);
+    }
+    sensor.stop()?;
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
