@@ -252,7 +252,7 @@ impl Btf {
         while let Some(part) = parts.next() {
             let (off, m) = self.find_member(t, part, 0).ok_or_else(no_member)?;
             bits += off;
-            if m.bitfield_size != 0 || bits % 8 != 0 {
+            if m.bitfield_size != 0 || !bits.is_multiple_of(8) {
                 return Err(BtfError::Bitfield(format!("{strukt}.{path}")));
             }
             if parts.peek().is_some() {

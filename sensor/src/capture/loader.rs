@@ -69,8 +69,8 @@ pub enum LoadError {
         category: &'static str,
         /// Tracepoint name.
         name: &'static str,
-        /// The kernel's answer.
-        source: aya::programs::ProgramError,
+        /// The kernel's answer (boxed: it is large and this path is cold).
+        source: Box<aya::programs::ProgramError>,
     },
 }
 
@@ -132,7 +132,7 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
             program,
             category,
             name,
-            source,
+            source: Box::new(source),
         };
         let tracepoint: &mut TracePoint = ebpf
             .program_mut(program)
@@ -149,7 +149,7 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
             program,
             category: "raw",
             name,
-            source,
+            source: Box::new(source),
         };
         let raw: &mut RawTracePoint = ebpf
             .program_mut(program)
