@@ -157,9 +157,7 @@ impl ringbuf::Consumer for Pipeline {
     fn record(&mut self, bytes: &[u8]) {
         match decode::decode(bytes) {
             Ok(event) => {
-                if let Ok(kind) = kind_of(&event.body) {
-                    self.stats.kind_mut(kind).received += 1;
-                }
+                self.stats.kind_mut(kind_of(&event.body)).received += 1;
                 self.pending.push(event);
             }
             Err(err) => {
@@ -195,15 +193,15 @@ impl ringbuf::Consumer for Pipeline {
     }
 }
 
-fn kind_of(body: &EventBody) -> Result<EventKind, ()> {
-    Ok(match body {
+fn kind_of(body: &EventBody) -> EventKind {
+    match body {
         EventBody::Exec(_) => EventKind::Exec,
         EventBody::Fork(_) => EventKind::Fork,
         EventBody::Exit(_) => EventKind::Exit,
         EventBody::Connect(_) => EventKind::Connect,
         EventBody::Accept(_) => EventKind::Accept,
         EventBody::Open(_) => EventKind::Open,
-    })
+    }
 }
 
 /// The one line of totals at shutdown (tests and operators parse it).

@@ -43,8 +43,9 @@ pub struct RunArgs {
     #[arg(long, default_value = "-")]
     pub events: PathBuf,
 
-    /// Size of the event ring buffer in KiB (rounded up to a power of two pages).
-    #[arg(long, default_value_t = 1024)]
+    /// Size of the event ring buffer in KiB (rounded up to a power of two pages). 4 MiB holds
+    /// about 7000 open records: enough for bursts while the reader competes for a busy CPU.
+    #[arg(long, default_value_t = 4096)]
     pub ringbuf_kib: u32,
 
     /// Wake the reader only when this many KiB are waiting in the ring buffer (0: wake for

@@ -233,3 +233,45 @@ fn exec_of_a_memfd_and_of_a_deleted_file_is_recognisable() -> anyhow::Result<()>
     std::fs::remove_dir_all(dir)?;
     Ok(())
 }
+
+#[test]
+fn fork_and_exit_carry_parent_child_and_exit_code() -> anyhow::Result<()> {
+    if !require_root("fork_and_exit_carry_parent_child_and_exit_code") {
+        return Ok(());
+    }
+    let me = i64::from(std::process::id());
+    let mut sensor = Sensor::start(&["run", "--events", "-"])?;
+    let mut child = Command::new("/bin/sh").args(["-c", "exit 3"]).spawn()?;
+    let child_pid = i64::from(child.id());
+    assert_eq!(child.wait()?.code(), Some(3));
+    let fork = sensor.wait_for(WAIT, |e| {
+        field_str(e, "event.action") == Some("fork") && int(e, "process.pid") == Some(child_pid)
+    })?;
+    assert_eq!(int(&fork, "process.parent.pid"), Some(me), "{fork}");
+    assert_eq!(int(&fork, "process.thread.id"), Some(child_pid));
+    let exit = sensor.wait_for(WAIT, |e| {
+        field_str(e, "event.action") == Some("exit") && int(e, "process.pid") == Some(child_pid)
+    })?;
+    assert_eq!(int(&exit, "process.exit_code"), Some(3), "{exit}");
+    assert_eq!(strings(&exit, "event.type"), vec!["end"]);
+
+    // A thread is not a process: no fork event for it.
+    let marker = std::thread::spawn(|| 0)
+        .join()
+        .map_err(|_| anyhow::anyhow!("join"))?;
+    assert_eq!(marker, 0);
+    let status = Command::new("/bin/true").status()?;
+    assert!(status.success());
+    let forks_of_me = sensor
+        .drain()?
+        .iter()
+        .filter(|e| {
+            field_str(e, "event.action") == Some("fork")
+                && int(e, "process.parent.pid") == Some(me)
+                && int(e, "process.pid") == Some(me)
+        })
+        .count();
+    assert_eq!(forks_of_me, 0, "a thread was reported as a process");
+    sensor.stop()?;
+    Ok(())
+}
