@@ -128,6 +128,10 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
         }
     }
     for (program, category, name) in TRACEPOINTS {
+        if offsets::LEGACY_SYSCALLS.contains(&name) && !offsets::has_syscall_tracepoint(name) {
+            tracing::debug!(name, "tracepoint absent on this architecture; not attached");
+            continue;
+        }
         let attach_error = |source| LoadError::Attach {
             program,
             category,

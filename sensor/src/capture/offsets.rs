@@ -8,18 +8,31 @@ use super::btf::{Btf, BtfError};
 use super::tracefs::{Format, TracefsError};
 
 /// The `sys_exit_*` tracepoints whose `ret` the programs read at one shared offset.
-const SYS_EXITS: [&str; 10] = [
+const SYS_EXITS: [&str; 7] = [
     "sys_exit_execve",
     "sys_exit_execveat",
     "sys_exit_connect",
     "sys_exit_accept",
     "sys_exit_accept4",
-    "sys_exit_open",
     "sys_exit_openat",
     "sys_exit_openat2",
-    "sys_exit_creat",
-    "sys_exit_openat",
 ];
+
+/// Legacy syscalls that only some architectures have (x86-64 does, arm64 does not). Their
+/// tracepoints are attached when present; the `at` variants cover the rest.
+pub const LEGACY_SYSCALLS: [&str; 4] = [
+    "sys_enter_open",
+    "sys_exit_open",
+    "sys_enter_creat",
+    "sys_exit_creat",
+];
+
+/// Whether the running kernel has the syscall tracepoint `name`.
+pub fn has_syscall_tracepoint(name: &str) -> bool {
+    super::tracefs::root()
+        .map(|root| root.join("events/syscalls").join(name).is_dir())
+        .unwrap_or(false)
+}
 
 /// Why the layouts could not be determined.
 #[derive(Debug, Error)]
@@ -43,12 +56,16 @@ pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
     let execve = sys("sys_enter_execve")?;
     let execveat = sys("sys_enter_execveat")?;
     let connect = sys("sys_enter_connect")?;
-    let open = sys("sys_enter_open")?;
+    // Absent legacy syscalls leave their offsets at 0: their programs are then not attached.
+    let open = sys("sys_enter_open").ok();
     let openat = sys("sys_enter_openat")?;
     let openat2 = sys("sys_enter_openat2")?;
-    let creat = sys("sys_enter_creat")?;
+    let creat = sys("sys_enter_creat").ok();
     let mut ret = None;
-    for name in SYS_EXITS {
+    let legacy_exits = ["sys_exit_open", "sys_exit_creat"]
+        .into_iter()
+        .filter(|name| has_syscall_tracepoint(name));
+    for name in SYS_EXITS.into_iter().chain(legacy_exits) {
         let offset = sys(name)?.offset("ret")?;
         match ret {
             Some(r) if r != offset => return Err(OffsetsError::RetMismatch(r, offset)),
@@ -67,9 +84,9 @@ pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
         connect_fd: connect.offset("fd")?,
         connect_addr: connect.offset("uservaddr")?,
         connect_addrlen: connect.offset("addrlen")?,
-        open_filename: open.offset("filename")?,
-        open_flags: open.offset("flags")?,
-        open_mode: open.offset("mode")?,
+        open_filename: legacy(open.as_ref(), "filename")?,
+        open_flags: legacy(open.as_ref(), "flags")?,
+        open_mode: legacy(open.as_ref(), "mode")?,
         openat_dfd: openat.offset("dfd")?,
         openat_filename: openat.offset("filename")?,
         openat_flags: openat.offset("flags")?,
@@ -77,10 +94,15 @@ pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
         openat2_dfd: openat2.offset("dfd")?,
         openat2_filename: openat2.offset("filename")?,
         openat2_how: openat2.offset("how")?,
-        creat_pathname: creat.offset("pathname")?,
-        creat_mode: creat.offset("mode")?,
+        creat_pathname: legacy(creat.as_ref(), "pathname")?,
+        creat_mode: legacy(creat.as_ref(), "mode")?,
         _pad: 0,
     })
+}
+
+/// A field of an optional tracepoint: 0 when the tracepoint does not exist.
+fn legacy(format: Option<&Format>, field: &str) -> Result<u32, TracefsError> {
+    format.map_or(Ok(0), |f| f.offset(field))
 }
 
 /// Kernel struct member offsets from BTF.
