@@ -54,6 +54,17 @@ pub struct ProcessInfo {
     pub exited: bool,
     /// The container this process runs in, if any.
     pub container: Option<Arc<ContainerInfo>>,
+    /// cgroup v2 id the container was resolved from (0 when unknown).
+    pub cgroup_id: u64,
+    /// Exit time in nanoseconds since the Unix epoch, once exited.
+    pub end_unix_ns: Option<i128>,
+    /// Exit status as `wait()` reports it, once exited.
+    pub exit_code: Option<i32>,
+    /// How many execs this process made since the sensor knew it (0: still the image it was
+    /// seeded or forked with).
+    pub exec_count: u32,
+    /// The executable this process ran before its last exec, when known; untrusted bytes.
+    pub previous_executable: Option<Vec<u8>>,
 }
 
 /// A container, as derived from a cgroup path (and the kubelet/API for names).
@@ -93,6 +104,12 @@ pub struct HostInfo {
     pub os_name: Option<String>,
     /// OS version.
     pub os_version: Option<String>,
+    /// OS id (`debian`, `ubuntu`, `rhel`; os-release `ID`), ECS `host.os.platform`.
+    pub os_platform: Option<String>,
+    /// OS family (os-release `ID_LIKE`, else `ID`), ECS `host.os.family`.
+    pub os_family: Option<String>,
+    /// Full OS description (os-release `PRETTY_NAME`), ECS `host.os.full`.
+    pub os_full: Option<String>,
     /// Kernel release (`uname -r`).
     pub kernel: String,
     /// CPU architecture.
