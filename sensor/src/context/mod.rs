@@ -3,6 +3,10 @@
 //! into an [`EnrichedEvent`] that detection and outputs read.
 
 pub mod container;
+pub mod host;
 pub mod model;
+pub mod proc_seed;
+pub mod process_table;
+pub mod users;
 
 pub use model::*;
