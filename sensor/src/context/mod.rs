@@ -3,10 +3,13 @@
 //! into an [`EnrichedEvent`] that detection and outputs read.
 
 pub mod container;
+pub mod enrich;
 pub mod host;
+pub mod kubernetes;
 pub mod model;
 pub mod proc_seed;
 pub mod process_table;
 pub mod users;
 
+pub use enrich::{Enricher, EnricherConfig};
 pub use model::*;

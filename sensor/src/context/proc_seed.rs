@@ -128,6 +128,12 @@ impl Procfs {
         })
     }
 
+    /// The effective uid and gid of a pid (from `status`).
+    pub fn effective_ids(&self, pid: u32) -> Option<(u32, u32)> {
+        let status = std::fs::read_to_string(self.path(pid, "status")).ok()?;
+        Some((status_ids(&status, "Uid:")?.1, status_ids(&status, "Gid:")?.1))
+    }
+
     /// The cgroup file of a pid.
     pub fn cgroup(&self, pid: u32) -> Option<String> {
         std::fs::read_to_string(self.path(pid, "cgroup")).ok()
