@@ -1,0 +1,258 @@
+//! The context of an [`EnrichedEvent`] as ECS fields, written over the event document that
+//! [`super::ecs::document`] built.
+//!
+//! | field | source |
+//! |---|---|
+//! | `process.{entity_id,pid,start,executable,name,args,args_count,command_line,working_directory}` | the acting process |
+//! | `process.parent.*`, `process.group_leader.*`, `process.session_leader.*` | same fields for those processes |
+//! | `process.ancestors[]` (not ECS) | the chain above the process, **parent first**, then grandparent upward, each with `pid`, `entity_id`, `executable`, `name`, `args`, `start` |
+//! | `process.previous[]` | the image before the last exec (`executable`) |
+//! | `process.user`, `process.group` | effective ids (ECS); `process.real_user`, `process.real_group` the real ones |
+//! | `user.{id,name}`, `group.{id,name}` | real ids; `user.effective.*`, `group.effective.*` only when they differ |
+//! | `user.audit.{id,name}` | the audit login uid (as auditbeat reports it) |
+//! | `process.exit_code`, `process.end` | exit events |
+//! | `container.{id,runtime,name}` | from the cgroup path (name from the pod list) |
+//! | `orchestrator.{type,namespace,resource.{type,name,id}}`, `kubernetes.{pod.{uid,name},namespace,container.name,node.name}` | pods |
+//! | `host.{name,hostname,id,architecture,os.{type,name,version,platform,family,full,kernel}}` | the host |
+//!
+//! Untrusted bytes are escaped with [`crate::text`] and listed in `sensor.escaped`, as the event
+//! document does.
+
+use serde_json::{Map, Value, json};
+
+use crate::context::model::{ContainerInfo, EnrichedEvent, HostInfo, ProcessInfo};
+use crate::event::EventBody;
+use crate::text;
+use crate::time::rfc3339;
+
+/// Adds (or overwrites) the context fields of `e` in `doc`.
+pub fn add_context(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
+    let mut escaped: Vec<String> = Vec::new();
+    let p = &e.process;
+    let mut process = take_object(doc, "process");
+    process_fields(&mut process, p, "process", &mut escaped);
+    if let Some(parent) = &e.parent {
+        process.insert(
+            "parent".into(),
+            process_object(parent, "process.parent", &mut escaped),
+        );
+    } else if p.ppid != 0 {
+        process.insert("parent".into(), json!({ "pid": p.ppid }));
+    }
+    for (key, leader) in [
+        ("group_leader", &e.group_leader),
+        ("session_leader", &e.session_leader),
+    ] {
+        if let Some(leader) = leader {
+            let name = if key == "group_leader" {
+                "process.group_leader"
+            } else {
+                "process.session_leader"
+            };
+            process.insert(key.into(), process_object(leader, name, &mut escaped));
+        }
+    }
+    let chain: Vec<Value> = e
+        .parent
+        .iter()
+        .chain(&e.ancestors)
+        .map(|a| process_object(a, "process.ancestors", &mut escaped))
+        .collect();
+    process.insert("ancestors".into(), Value::Array(chain));
+    if let Some(previous) = &p.previous_executable {
+        let executable = escape(previous, ("process.previous", "executable"), &mut escaped);
+        process.insert("previous".into(), json!([{ "executable": executable }]));
+    }
+    if let EventBody::Exit(exit) = &e.event.body {
+        process.insert("exit_code".into(), json!(exit.exit_code));
+        if let Some(end) = p.end_unix_ns {
+            process.insert("end".into(), json!(rfc3339(end)));
+        }
+    }
+    process.insert("user".into(), id_name(p.euid, p.effective_user_name.as_deref().or(
+        (p.euid == p.uid).then_some(p.user_name.as_deref()).flatten())));
+    process.insert("group".into(), id_name(p.egid, p.effective_group_name.as_deref().or(
+        (p.egid == p.gid).then_some(p.group_name.as_deref()).flatten())));
+    process.insert("real_user".into(), id_name(p.uid, p.user_name.as_deref()));
+    process.insert("real_group".into(), id_name(p.gid, p.group_name.as_deref()));
+    doc.insert("process".into(), Value::Object(process));
+
+    add_users(doc, e);
+    if let Some(container) = &p.container {
+        add_container(doc, container);
+    }
+    add_host(doc, &e.host);
+    if !escaped.is_empty() {
+        let sensor = doc.entry("sensor").or_insert_with(|| json!({}));
+        if let Some(sensor) = sensor.as_object_mut() {
+            let list = sensor.entry("escaped").or_insert_with(|| json!([]));
+            if let Some(list) = list.as_array_mut() {
+                for name in escaped {
+                    if !list.iter().any(|v| v.as_str() == Some(name.as_str())) {
+                        list.push(json!(name));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn take_object(doc: &mut Map<String, Value>, key: &str) -> Map<String, Value> {
+    match doc.remove(key) {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Escapes `bytes`, recording `prefix.suffix` in `escaped` when that changed anything (the
+/// name is only built then: escaping is rare).
+fn escape(bytes: &[u8], (prefix, suffix): (&str, &str), escaped: &mut Vec<String>) -> Value {
+    let (s, was) = text::escape(bytes);
+    if was {
+        let name = format!("{prefix}.{suffix}");
+        if !escaped.contains(&name) {
+            escaped.push(name);
+        }
+    }
+    Value::String(s.into_owned())
+}
+
+fn process_object(p: &ProcessInfo, name: &str, escaped: &mut Vec<String>) -> Value {
+    let mut map = Map::new();
+    process_fields(&mut map, p, name, escaped);
+    Value::Object(map)
+}
+
+/// The identity and image fields of one process. `name` prefixes the escaped-field names.
+fn process_fields(
+    map: &mut Map<String, Value>,
+    p: &ProcessInfo,
+    name: &str,
+    escaped: &mut Vec<String>,
+) {
+    map.insert("pid".into(), json!(p.pid));
+    map.insert("entity_id".into(), json!(p.entity_id));
+    map.insert("start".into(), json!(rfc3339(p.start_unix_ns)));
+    let basename = p.executable.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    let short = if basename.is_empty() { &p.comm } else { basename };
+    if !short.is_empty() {
+        map.insert("name".into(), escape(short, (name, "name"), escaped));
+    }
+    if !p.executable.is_empty() {
+        map.insert(
+            "executable".into(),
+            escape(&p.executable, (name, "executable"), escaped),
+        );
+    }
+    if !p.args.is_empty() {
+        let args: Vec<Value> = p
+            .args
+            .iter()
+            .map(|a| escape(a, (name, "args"), escaped))
+            .collect();
+        let line = p.args.join(&b' ');
+        map.insert("args_count".into(), json!(args.len()));
+        map.insert("args".into(), Value::Array(args));
+        map.insert(
+            "command_line".into(),
+            escape(&line, (name, "command_line"), escaped),
+        );
+    }
+    if let Some(cwd) = &p.working_directory {
+        map.insert(
+            "working_directory".into(),
+            escape(cwd, (name, "working_directory"), escaped),
+        );
+    }
+}
+
+fn id_name(id: u32, name: Option<&str>) -> Value {
+    let mut v = json!({ "id": id.to_string() });
+    if let Some(name) = name {
+        v["name"] = json!(name);
+    }
+    v
+}
+
+fn add_users(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
+    let p = &e.process;
+    // The header has the credentials at the time of the event; names are the record's when
+    // the ids still agree.
+    let uid = e.event.header.uid;
+    let gid = e.event.header.gid;
+    let mut user = id_name(uid, (uid == p.uid).then_some(p.user_name.as_deref()).flatten());
+    let mut group = id_name(gid, (gid == p.gid).then_some(p.group_name.as_deref()).flatten());
+    if p.euid != p.uid {
+        user["effective"] = id_name(p.euid, p.effective_user_name.as_deref());
+    }
+    if p.egid != p.gid {
+        group["effective"] = id_name(p.egid, p.effective_group_name.as_deref());
+    }
+    if let Some(login) = p.loginuid {
+        let name = (login == p.uid).then_some(p.user_name.as_deref()).flatten();
+        user["audit"] = id_name(login, name);
+    }
+    doc.insert("user".into(), user);
+    doc.insert("group".into(), group);
+}
+
+fn add_container(doc: &mut Map<String, Value>, c: &ContainerInfo) {
+    let mut container = json!({ "id": c.id, "runtime": c.runtime });
+    let Some(pod) = &c.pod else {
+        doc.insert("container".into(), container);
+        return;
+    };
+    if let Some(name) = &pod.container_name {
+        container["name"] = json!(name);
+    }
+    doc.insert("container".into(), container);
+    let mut orchestrator = json!({
+        "type": "kubernetes",
+        "resource": { "type": "pod", "id": pod.uid },
+    });
+    let mut kubernetes = json!({ "pod": { "uid": pod.uid } });
+    if let Some(name) = &pod.name {
+        orchestrator["resource"]["name"] = json!(name);
+        kubernetes["pod"]["name"] = json!(name);
+    }
+    if let Some(ns) = &pod.namespace {
+        orchestrator["namespace"] = json!(ns);
+        kubernetes["namespace"] = json!(ns);
+    }
+    if let Some(name) = &pod.container_name {
+        kubernetes["container"] = json!({ "name": name });
+    }
+    if let Some(node) = &pod.node_name {
+        kubernetes["node"] = json!({ "name": node });
+    }
+    doc.insert("orchestrator".into(), orchestrator);
+    doc.insert("kubernetes".into(), kubernetes);
+}
+
+fn add_host(doc: &mut Map<String, Value>, h: &HostInfo) {
+    let mut os = json!({ "type": "linux", "kernel": h.kernel });
+    for (key, value) in [
+        ("name", &h.os_name),
+        ("version", &h.os_version),
+        ("platform", &h.os_platform),
+        ("family", &h.os_family),
+        ("full", &h.os_full),
+    ] {
+        if let Some(value) = value {
+            os[key] = json!(value);
+        }
+    }
+    let mut host = json!({
+        "name": h.name,
+        "hostname": h.name,
+        "architecture": h.architecture,
+        "os": os,
+    });
+    if let Some(id) = &h.id {
+        host["id"] = json!(id);
+    }
+    doc.insert("host".into(), host);
+}
+
+#[cfg(test)]
+mod tests;
