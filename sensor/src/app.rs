@@ -11,8 +11,7 @@ use tracing::{info, warn};
 use crate::capture::{loader, ringbuf};
 use crate::cli::RunArgs;
 use crate::decode;
-use crate::event::EventBody;
-use crate::output::{ecs, jsonl::JsonLines};
+use crate::output::{ecs, ecs_context, jsonl::JsonLines};
 use crate::time::BootClock;
 
 /// Runs the sensor until SIGINT or SIGTERM, then detaches everything and returns.
@@ -51,6 +50,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     let mut out = JsonLines::open(&args.events)
         .with_context(|| format!("opening {}", args.events.display()))?;
     let clock = BootClock::new();
+    // Context (issue 4): seeded after the probes are attached, so that a process started in
+    // between is seen by the seed or by its events.
+    let mut enricher = crate::context::setup::enricher(&args, clock);
+    enricher.seed();
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let stop = async move {
@@ -72,13 +75,13 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     ringbuf::drain(
         ring,
         |bytes| match decode::decode(bytes) {
-            Ok(mut event) => {
-                if let EventBody::Exec(exec) = &mut event.body {
-                    exec.ppid = parent_pid(event.header.pid);
+            Ok(event) => {
+                let enriched = enricher.enrich(event);
+                let mut doc = ecs::document(&enriched.event, clock);
+                if let Some(doc) = doc.as_object_mut() {
+                    ecs_context::add_context(doc, &enriched);
                 }
-                if let Err(err) = out
-                    .write(&ecs::document(&event, clock))
-                    .and_then(|()| out.flush())
+                if let Err(err) = out.write(&doc).and_then(|()| out.flush())
                 {
                     write_error.get_or_insert(err);
                 }
@@ -127,12 +130,4 @@ async fn forward_ebpf_logs(logger: aya_log::EbpfLogger<&'static dyn log::Log>) {
         guard.get_inner_mut().flush();
         guard.clear_ready();
     }
-}
-
-/// The parent of `pid` from /proc, when the process still exists.
-fn parent_pid(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses; fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(1)?.parse().ok()
 }

@@ -9,6 +9,7 @@ pub mod kubernetes;
 pub mod model;
 pub mod proc_seed;
 pub mod process_table;
+pub mod setup;
 pub mod users;
 
 pub use enrich::{Enricher, EnricherConfig};
