@@ -196,6 +196,16 @@ impl ContainerCache {
         found
     }
 
+    /// Resolves from a cgroup v2 path (found by id), caching a container it names.
+    pub fn resolve_path(&mut self, cgroup_id: u64, path: &str) -> Option<Arc<ContainerInfo>> {
+        let found = parse_path(path).map(Arc::new)?;
+        if self.by_cgroup.len() >= MAX_CACHED_CGROUPS {
+            self.by_cgroup.clear();
+        }
+        self.by_cgroup.insert(cgroup_id, Some(Arc::clone(&found)));
+        Some(found)
+    }
+
     /// Replaces a cached container (used when pod names arrive).
     pub fn update(&mut self, cgroup_id: u64, info: Arc<ContainerInfo>) {
         if let Some(slot) = self.by_cgroup.get_mut(&cgroup_id) {

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use tracing::info;
 
+use super::cgroupfs::CgroupIndex;
 use super::container::ContainerCache;
 use super::host;
 use super::kubernetes::PodNames;
@@ -69,6 +70,7 @@ pub struct Enricher {
     procfs: Procfs,
     users: Users,
     containers: ContainerCache,
+    cgroups: CgroupIndex,
     pods: Option<PodNames>,
     host: Arc<HostInfo>,
     host_key: String,
@@ -92,6 +94,7 @@ impl Enricher {
             procfs: Procfs::new(&config.proc_root),
             users: Users::load(&config.host_root),
             containers: ContainerCache::default(),
+            cgroups: CgroupIndex::new(&config.proc_root),
             pods: None,
             host: Arc::new(host),
             host_key,
@@ -205,6 +208,11 @@ impl Enricher {
             return p;
         }
         // Unknown, or an exited entry whose pid is in use again (its fork was not seen).
+        self.fresh(h, pid)
+    }
+
+    /// A new record for `pid` from `/proc`, else from the header; replaces the table's.
+    fn fresh(&mut self, h: &Header, pid: u32) -> Arc<ProcessInfo> {
         if let Some(p) = self.load(pid) {
             return p;
         }
@@ -348,10 +356,15 @@ impl Enricher {
         }
         let found = match content {
             Some(content) => self.containers.resolve(cgroup_id, content),
-            None => {
-                let content = self.procfs.cgroup(pid)?;
-                self.containers.resolve(cgroup_id, &content)
-            }
+            None => match self.procfs.cgroup(pid) {
+                Some(content) => self.containers.resolve(cgroup_id, &content),
+                // Gone already (a short-lived process): find the cgroup by its id.
+                None if cgroup_id != 0 => {
+                    let path = self.cgroups.path_of(cgroup_id)?;
+                    self.containers.resolve_path(cgroup_id, &path)
+                }
+                None => None,
+            },
         };
         found.map(|c| self.named(cgroup_id, &c))
     }

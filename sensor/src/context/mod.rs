@@ -2,6 +2,7 @@
 //! and the host. Only this stage touches the process table; it turns an [`crate::event::Event`]
 //! into an [`EnrichedEvent`] that detection and outputs read.
 
+pub mod cgroupfs;
 pub mod container;
 pub mod enrich;
 pub mod host;

@@ -94,11 +94,21 @@ impl Enricher {
     /// The process after an exec: the new image over its record. A failed exec changes
     /// nothing.
     pub(super) fn execed(&mut self, h: &Header, exec: &ExecEvent) -> Arc<ProcessInfo> {
-        let known = self.table.get(h.pid).filter(|p| !p.exited);
+        // Fork and exit events can be lost (ring buffer full) or not captured: a record whose
+        // start time is not the one /proc has belongs to an earlier process with this pid.
+        let stat = self.procfs.stat(h.pid);
+        let tick = i128::from(self.procfs.tick_ns());
+        let known = self.table.get(h.pid).filter(|p| {
+            !p.exited
+                && stat.as_ref().is_none_or(|s| {
+                    let boot = s.start_ticks.saturating_mul(self.procfs.tick_ns());
+                    (p.start_unix_ns - self.clock.to_unix_ns(boot)).abs() <= 2 * tick
+                })
+        });
         let from_table = known.is_some();
         let base = match known {
             Some(p) => p,
-            None => self.acting(h, h.pid),
+            None => self.fresh(h, h.pid),
         };
         if exec.result != 0 {
             return base;
@@ -128,7 +138,7 @@ impl Enricher {
         // Group and session may have changed since fork (setsid, setpgid are not traced) and
         // the effective ids after a setuid exec are only in /proc until the kernel reports
         // them: one stat (and one status) read per exec.
-        if let Some(stat) = self.procfs.stat(h.pid) {
+        if let Some(stat) = stat {
             info.ppid = exec.ppid.unwrap_or(stat.ppid);
             info.pgid = Some(stat.pgid);
             info.sid = Some(stat.sid);

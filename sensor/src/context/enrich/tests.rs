@@ -272,3 +272,22 @@ fn unknown_pids_without_proc_get_a_header_record_and_are_not_reread() {
     assert!(exit.process.exited);
     assert!(e.table.peek(901).is_none());
 }
+
+#[test]
+fn an_exec_under_a_reused_pid_is_a_new_process_even_without_fork_and_exit() {
+    let fake = Fake::new("lost");
+    fake.process(600, 1, 5, "/usr/bin/old", 0, "/");
+    let mut e = fake.enricher(8);
+    e.seed();
+    let old = e.table.peek(600).expect("old").entity_id.clone();
+    // The old process exited and a new one got pid 600; neither event reached us.
+    fake.process(600, 1, 500, "/usr/bin/new", 0, "/");
+    let out = e.enrich(exec(600, 500 * TICK + 1, "/usr/bin/new"));
+    assert_ne!(out.process.entity_id, old);
+    assert_eq!(out.process.previous_executable, None);
+    assert_eq!(out.process.exec_count, 0);
+    // The same process exec'ing again keeps its identity.
+    let again = e.enrich(exec(600, 501 * TICK, "/usr/bin/next"));
+    assert_eq!(again.process.entity_id, out.process.entity_id);
+    assert_eq!(again.process.previous_executable.as_deref(), Some(&b"/usr/bin/new"[..]));
+}
