@@ -81,8 +81,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
                 if let Some(doc) = doc.as_object_mut() {
                     ecs_context::add_context(doc, &enriched);
                 }
-                if let Err(err) = out.write(&doc).and_then(|()| out.flush())
-                {
+                if let Err(err) = out.write(&doc).and_then(|()| out.flush()) {
                     write_error.get_or_insert(err);
                 }
             }

@@ -54,7 +54,10 @@ fn a_process_started_before_the_sensor_shows_up_with_its_ancestry() -> anyhow::R
         Some(u64::from(std::process::id())),
         "the test process is the grandparent: {chain:?}"
     );
-    let parent_id = parent.get("entity_id").and_then(|v| v.as_str()).unwrap_or("");
+    let parent_id = parent
+        .get("entity_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     let own_id = field_str(&event, "process.entity_id").unwrap_or("");
     assert!(!parent_id.is_empty() && !own_id.is_empty() && parent_id != own_id);
     assert!(field_str(&event, "process.start").is_some());
@@ -83,7 +86,10 @@ fn a_three_level_chain_yields_the_right_ancestors() -> anyhow::Result<()> {
     let chain = ancestors(&event);
     assert!(chain.len() >= 3, "{chain:?}");
     assert_eq!(args(chain[0].get("args")), vec!["sh", "-c", inner.as_str()]);
-    assert_eq!(args(chain[1].get("args")), vec!["/bin/sh", "-c", outer.as_str()]);
+    assert_eq!(
+        args(chain[1].get("args")),
+        vec!["/bin/sh", "-c", outer.as_str()]
+    );
     assert_eq!(pid_of(&chain[1]), Some(u64::from(shell.id())));
     assert_eq!(pid_of(&chain[2]), Some(u64::from(std::process::id())));
     assert_eq!(
@@ -119,7 +125,10 @@ fn a_reused_pid_is_not_attached_to_the_old_process_history() -> anyhow::Result<(
     let mut old = Command::new(&first).arg("0.3").spawn()?;
     let pid = old.id();
     let old_event = wait_exec(&mut sensor, &first)?;
-    assert_eq!(field(&old_event, "process.pid").and_then(|v| v.as_u64()), Some(u64::from(pid)));
+    assert_eq!(
+        field(&old_event, "process.pid").and_then(|v| v.as_u64()),
+        Some(u64::from(pid))
+    );
     old.wait()?;
 
     // Make the kernel hand out the same pid again.
@@ -145,7 +154,10 @@ fn a_reused_pid_is_not_attached_to_the_old_process_history() -> anyhow::Result<(
     let new_event = wait_exec(&mut sensor, &second)?;
     new.wait()?;
 
-    assert_eq!(field(&new_event, "process.pid"), field(&old_event, "process.pid"));
+    assert_eq!(
+        field(&new_event, "process.pid"),
+        field(&old_event, "process.pid")
+    );
     assert_ne!(
         field_str(&new_event, "process.entity_id"),
         field_str(&old_event, "process.entity_id"),

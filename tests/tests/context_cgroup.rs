@@ -70,21 +70,33 @@ fn a_run_in_a_containerd_pod_cgroup_yields_container_id_and_pod_uid() -> anyhow:
             scope.display()
         );
         let quick_script = format!("echo $$ > {}/cgroup.procs && exec {quick}", scope.display());
-        let status = Command::new("/bin/sh").arg("-c").arg(&quick_script).status()?;
+        let status = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&quick_script)
+            .status()?;
         assert!(status.success());
         let event = wait_exec(&mut sensor, &quick)?;
-        assert_eq!(field_str(&event, "container.id"), Some(container_id.as_str()));
+        assert_eq!(
+            field_str(&event, "container.id"),
+            Some(container_id.as_str())
+        );
         assert_eq!(field_str(&event, "kubernetes.pod.uid"), Some(uid.as_str()));
 
         let status = Command::new("/bin/sh").arg("-c").arg(&script).status()?;
         assert!(status.success());
         let event = wait_exec(&mut sensor, &prog)?;
-        assert_eq!(field_str(&event, "container.id"), Some(container_id.as_str()));
+        assert_eq!(
+            field_str(&event, "container.id"),
+            Some(container_id.as_str())
+        );
         assert_eq!(field_str(&event, "container.runtime"), Some("containerd"));
         assert_eq!(field_str(&event, "kubernetes.pod.uid"), Some(uid.as_str()));
         assert_eq!(field_str(&event, "orchestrator.type"), Some("kubernetes"));
         assert_eq!(field_str(&event, "orchestrator.resource.type"), Some("pod"));
-        assert_eq!(field_str(&event, "orchestrator.resource.id"), Some(uid.as_str()));
+        assert_eq!(
+            field_str(&event, "orchestrator.resource.id"),
+            Some(uid.as_str())
+        );
         // The process ran in its own cgroup; the test process did not move.
         let own = std::fs::read_to_string("/proc/self/cgroup")?;
         assert!(!own.contains(&container_id));

@@ -21,7 +21,13 @@ fn a_setpriv_run_shows_distinct_real_and_effective_users() -> anyhow::Result<()>
     let prog = copy_program(&dir, "/bin/sleep", "ctx-setpriv-")?;
     let mut sensor = Sensor::start(&["run", "--events", "-"])?;
     let status = Command::new("setpriv")
-        .args(["--ruid=65534", "--euid=0", "--rgid=65534", "--egid=0", "--clear-groups"])
+        .args([
+            "--ruid=65534",
+            "--euid=0",
+            "--rgid=65534",
+            "--egid=0",
+            "--clear-groups",
+        ])
         .arg(&prog)
         .arg("0.5")
         .status()?;
@@ -34,7 +40,11 @@ fn a_setpriv_run_shows_distinct_real_and_effective_users() -> anyhow::Result<()>
     assert_eq!(field_str(&event, "user.effective.name"), Some("root"));
     assert_eq!(field_str(&event, "group.id"), Some("65534"));
     assert_eq!(field_str(&event, "group.effective.id"), Some("0"));
-    assert_eq!(field_str(&event, "process.user.id"), Some("0"), "ECS: effective");
+    assert_eq!(
+        field_str(&event, "process.user.id"),
+        Some("0"),
+        "ECS: effective"
+    );
     assert_eq!(field_str(&event, "process.real_user.id"), Some("65534"));
 
     // The host, on every record.

@@ -101,11 +101,7 @@ pub fn v2_path(content: &str) -> Option<&str> {
     content.lines().find_map(|l| l.strip_prefix("0::"))
 }
 
-fn container_of(
-    component: &str,
-    previous: &str,
-    kubepods: bool,
-) -> Option<(String, &'static str)> {
+fn container_of(component: &str, previous: &str, kubepods: bool) -> Option<(String, &'static str)> {
     let name = component.strip_suffix(".scope").unwrap_or(component);
     const PREFIXES: [(&str, &str); 4] = [
         ("cri-containerd-", runtime::CONTAINERD),

@@ -329,7 +329,10 @@ impl Enricher {
         let container = if moved {
             self.container_for(process.pid, h.cgroup_id, None)
         } else {
-            process.container.as_ref().map(|c| self.named(h.cgroup_id, c))
+            process
+                .container
+                .as_ref()
+                .map(|c| self.named(h.cgroup_id, c))
         };
         if container == process.container && !moved {
             return process;

@@ -79,10 +79,16 @@ mod tests {
     fn parses_os_release() {
         let os = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME='Debian GNU/Linux'\n\
                   VERSION_ID=\"12\"\nID=debian\nIDX=nope\nID_LIKE=\"rhel fedora\"\n";
-        assert_eq!(os_release_field(os, "NAME").as_deref(), Some("Debian GNU/Linux"));
+        assert_eq!(
+            os_release_field(os, "NAME").as_deref(),
+            Some("Debian GNU/Linux")
+        );
         assert_eq!(os_release_field(os, "ID").as_deref(), Some("debian"));
         assert_eq!(os_release_field(os, "VERSION_ID").as_deref(), Some("12"));
-        assert_eq!(os_release_field(os, "ID_LIKE").as_deref(), Some("rhel fedora"));
+        assert_eq!(
+            os_release_field(os, "ID_LIKE").as_deref(),
+            Some("rhel fedora")
+        );
         assert_eq!(os_release_field(os, "MISSING"), None);
     }
 

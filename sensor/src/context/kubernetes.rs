@@ -73,7 +73,11 @@ impl Source {
         let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
         let dir = PathBuf::from("/var/run/secrets/kubernetes.io/serviceaccount");
         let token = std::fs::read_to_string(dir.join("token")).ok()?;
-        let host = if host.contains(':') { format!("[{host}]") } else { host };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        };
         Some(Source {
             url: api_url(&format!("https://{host}:{port}"), node),
             token: Some(token.trim().to_owned()),
@@ -83,7 +87,10 @@ impl Source {
 
     /// The current cluster of a kubeconfig: its `server`, and a `token` and
     /// `certificate-authority` file when present (client certificates are not supported).
-    pub fn from_kubeconfig(path: &std::path::Path, node: Option<&str>) -> Result<Source, KubeError> {
+    pub fn from_kubeconfig(
+        path: &std::path::Path,
+        node: Option<&str>,
+    ) -> Result<Source, KubeError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| KubeError::Kubeconfig(format!("{}: {e}", path.display())))?;
         let value = |key: &str| {
@@ -208,7 +215,12 @@ fn parse_pod_list(body: &[u8]) -> Result<HashMap<String, PodMeta>, KubeError> {
             .map(str::to_owned)
     };
     let mut pods = HashMap::new();
-    for item in list.get("items").and_then(Value::as_array).into_iter().flatten() {
+    for item in list
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Some(uid) = text(item, &["metadata", "uid"]) else {
             continue;
         };
@@ -255,7 +267,10 @@ fn fetch(source: &Source) -> Result<Vec<u8>, KubeError> {
 /// HTTP/1.0 GET (no chunked encoding to undo), body read to EOF.
 fn http_get(rest: &str, token: Option<&str>) -> Result<Vec<u8>, KubeError> {
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-    let addr = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    let addr = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         authority.to_owned()
     } else {
         format!("{authority}:80")
@@ -267,7 +282,9 @@ fn http_get(rest: &str, token: Option<&str>) -> Result<Vec<u8>, KubeError> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(timeout)?;
     stream.set_write_timeout(timeout)?;
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
         "GET /{path} HTTP/1.0\r\nHost: {authority}\r\nAccept: application/json\r\n{auth}\r\n"

@@ -131,7 +131,10 @@ impl Procfs {
     /// The effective uid and gid of a pid (from `status`).
     pub fn effective_ids(&self, pid: u32) -> Option<(u32, u32)> {
         let status = std::fs::read_to_string(self.path(pid, "status")).ok()?;
-        Some((status_ids(&status, "Uid:")?.1, status_ids(&status, "Gid:")?.1))
+        Some((
+            status_ids(&status, "Uid:")?.1,
+            status_ids(&status, "Gid:")?.1,
+        ))
     }
 
     /// The cgroup file of a pid.
@@ -200,7 +203,10 @@ mod tests {
                      123456 4325376 200 18446744073709551615";
         let s = parse_stat(stat).expect("parses");
         assert_eq!(s.comm, b"a) b (c)");
-        assert_eq!((s.ppid, s.pgid, s.sid, s.start_ticks), (17, 4242, 17, 123_456));
+        assert_eq!(
+            (s.ppid, s.pgid, s.sid, s.start_ticks),
+            (17, 4242, 17, 123_456)
+        );
         assert_eq!(parse_stat(b"1 (x) S 0"), None);
         assert_eq!(parse_stat(b"garbage"), None);
         assert_eq!(parse_stat(b")("), None);

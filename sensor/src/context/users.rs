@@ -62,11 +62,16 @@ fn parse(bytes: &[u8]) -> HashMap<u32, Arc<str>> {
         let Ok(name) = std::str::from_utf8(name) else {
             continue;
         };
-        if name.is_empty() || name.starts_with(['#', '+', '-']) || name.chars().any(char::is_control)
+        if name.is_empty()
+            || name.starts_with(['#', '+', '-'])
+            || name.chars().any(char::is_control)
         {
             continue;
         }
-        let Some(id) = std::str::from_utf8(id).ok().and_then(|s| s.trim().parse().ok()) else {
+        let Some(id) = std::str::from_utf8(id)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        else {
             continue;
         };
         names.entry(id).or_insert_with(|| Arc::from(name));

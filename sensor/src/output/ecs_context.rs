@@ -69,10 +69,24 @@ pub fn add_context(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
             process.insert("end".into(), json!(rfc3339(end)));
         }
     }
-    process.insert("user".into(), id_name(p.euid, p.effective_user_name.as_deref().or(
-        (p.euid == p.uid).then_some(p.user_name.as_deref()).flatten())));
-    process.insert("group".into(), id_name(p.egid, p.effective_group_name.as_deref().or(
-        (p.egid == p.gid).then_some(p.group_name.as_deref()).flatten())));
+    process.insert(
+        "user".into(),
+        id_name(
+            p.euid,
+            p.effective_user_name.as_deref().or((p.euid == p.uid)
+                .then_some(p.user_name.as_deref())
+                .flatten()),
+        ),
+    );
+    process.insert(
+        "group".into(),
+        id_name(
+            p.egid,
+            p.effective_group_name.as_deref().or((p.egid == p.gid)
+                .then_some(p.group_name.as_deref())
+                .flatten()),
+        ),
+    );
     process.insert("real_user".into(), id_name(p.uid, p.user_name.as_deref()));
     process.insert("real_group".into(), id_name(p.gid, p.group_name.as_deref()));
     doc.insert("process".into(), Value::Object(process));
@@ -133,8 +147,16 @@ fn process_fields(
     map.insert("pid".into(), json!(p.pid));
     map.insert("entity_id".into(), json!(p.entity_id));
     map.insert("start".into(), json!(rfc3339(p.start_unix_ns)));
-    let basename = p.executable.rsplit(|&b| b == b'/').next().unwrap_or_default();
-    let short = if basename.is_empty() { &p.comm } else { basename };
+    let basename = p
+        .executable
+        .rsplit(|&b| b == b'/')
+        .next()
+        .unwrap_or_default();
+    let short = if basename.is_empty() {
+        &p.comm
+    } else {
+        basename
+    };
     if !short.is_empty() {
         map.insert("name".into(), escape(short, (name, "name"), escaped));
     }
@@ -180,8 +202,14 @@ fn add_users(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
     // the ids still agree.
     let uid = e.event.header.uid;
     let gid = e.event.header.gid;
-    let mut user = id_name(uid, (uid == p.uid).then_some(p.user_name.as_deref()).flatten());
-    let mut group = id_name(gid, (gid == p.gid).then_some(p.group_name.as_deref()).flatten());
+    let mut user = id_name(
+        uid,
+        (uid == p.uid).then_some(p.user_name.as_deref()).flatten(),
+    );
+    let mut group = id_name(
+        gid,
+        (gid == p.gid).then_some(p.group_name.as_deref()).flatten(),
+    );
     if p.euid != p.uid {
         user["effective"] = id_name(p.euid, p.effective_user_name.as_deref());
     }

@@ -39,8 +39,16 @@ fn containerd_kubernetes() {
         runtime::CONTAINERD,
         Some(POD),
     );
-    check(fixture!("containerd-k8s-cgroupfs-v1"), runtime::CRI, Some(POD));
-    check(fixture!("containerd-k8s-cgroupfs-v2"), runtime::CRI, Some(POD));
+    check(
+        fixture!("containerd-k8s-cgroupfs-v1"),
+        runtime::CRI,
+        Some(POD),
+    );
+    check(
+        fixture!("containerd-k8s-cgroupfs-v2"),
+        runtime::CRI,
+        Some(POD),
+    );
     // kind: pods inside a docker container that is the node.
     check(fixture!("kind-nested-v2"), runtime::CONTAINERD, Some(POD));
 }

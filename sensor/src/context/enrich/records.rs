@@ -69,7 +69,12 @@ impl Enricher {
 
     /// A new process: a copy of its parent (fork duplicates the image, credentials, cwd and
     /// cgroup) with its own identity. Replaces whatever the table had for the pid.
-    pub(super) fn forked(&mut self, h: &Header, parent_pid: u32, child_pid: u32) -> Arc<ProcessInfo> {
+    pub(super) fn forked(
+        &mut self,
+        h: &Header,
+        parent_pid: u32,
+        child_pid: u32,
+    ) -> Arc<ProcessInfo> {
         self.missing.remove(&child_pid);
         let parent = self.lookup(parent_pid);
         let mut child = match &parent {

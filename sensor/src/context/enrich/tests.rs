@@ -34,7 +34,10 @@ impl Fake {
     fn process(&self, pid: u32, ppid: u32, start: u64, exe: &str, uid: u32, cgroup: &str) {
         let d = self.dir.join("proc").join(pid.to_string());
         std::fs::create_dir_all(&d).expect("pid dir");
-        let comm = Path::new(exe).file_name().and_then(|n| n.to_str()).unwrap_or("x");
+        let comm = Path::new(exe)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("x");
         let stat = format!(
             "{pid} ({comm}) S {ppid} {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {start} 0 0"
         );
@@ -133,9 +136,15 @@ fn seeded_processes_give_ancestry_to_new_children() {
     let out = e.enrich(exec(300, 100 * TICK + 5, "/usr/bin/nc"));
     assert_eq!(out.process.pid, 300);
     assert_eq!(out.process.executable, b"/usr/bin/nc");
-    assert_eq!(out.process.previous_executable.as_deref(), Some(&b"/bin/bash"[..]));
+    assert_eq!(
+        out.process.previous_executable.as_deref(),
+        Some(&b"/bin/bash"[..])
+    );
     assert_eq!(out.parent.as_ref().map(|p| p.pid), Some(200));
-    assert_eq!(out.parent.as_ref().and_then(|p| p.user_name.as_deref()), Some("alice"));
+    assert_eq!(
+        out.parent.as_ref().and_then(|p| p.user_name.as_deref()),
+        Some("alice")
+    );
     assert_eq!(pids(&out.ancestors), vec![100, 1]);
     // Seeded and forked records of one process agree on its identity.
     let seeded = e.table.peek(200).expect("bash").entity_id.clone();
@@ -175,7 +184,12 @@ fn a_reused_pid_does_not_inherit_the_old_process() {
     e.seed();
     e.enrich(fork(100, 500, 10 * TICK));
     let old = e.enrich(exec(500, 10 * TICK + 1, "/tmp/evil"));
-    e.enrich(event(500, 11 * TICK, 0, EventBody::Exit(ExitEvent { exit_code: 0 })));
+    e.enrich(event(
+        500,
+        11 * TICK,
+        0,
+        EventBody::Exit(ExitEvent { exit_code: 0 }),
+    ));
     let new = e.enrich(fork(101, 500, 12 * TICK));
     assert_ne!(new.process.entity_id, old.process.entity_id);
     assert_eq!(new.process.ppid, 101);
@@ -183,7 +197,12 @@ fn a_reused_pid_does_not_inherit_the_old_process() {
     assert_eq!(new.process.previous_executable, None);
     assert!(!new.process.exited);
     // An event from the new process after the old one's retention still finds the new one.
-    let later = e.enrich(event(500, 30 * TICK * 100, 0, EventBody::Open(OpenEvent::default())));
+    let later = e.enrich(event(
+        500,
+        30 * TICK * 100,
+        0,
+        EventBody::Open(OpenEvent::default()),
+    ));
     assert_eq!(later.process.entity_id, new.process.entity_id);
 }
 
@@ -195,7 +214,12 @@ fn a_younger_process_holding_the_parent_pid_is_not_the_parent() {
     fake.process(701, 1, 200, "/usr/bin/unrelated", 0, "/");
     let mut e = fake.enricher(8);
     e.seed();
-    let out = e.enrich(event(700, 300 * TICK, 0, EventBody::Open(OpenEvent::default())));
+    let out = e.enrich(event(
+        700,
+        300 * TICK,
+        0,
+        EventBody::Open(OpenEvent::default()),
+    ));
     assert!(out.parent.is_none());
     assert!(out.ancestors.is_empty());
 }
@@ -209,7 +233,12 @@ fn ancestry_stops_at_the_depth_and_at_a_container_init() {
     }
     let mut e = fake.enricher(4);
     e.seed();
-    let out = e.enrich(event(12, 100 * TICK, 0, EventBody::Open(OpenEvent::default())));
+    let out = e.enrich(event(
+        12,
+        100 * TICK,
+        0,
+        EventBody::Open(OpenEvent::default()),
+    ));
     // Parent plus three ancestors: four entries in all.
     assert_eq!(out.parent.as_ref().map(|p| p.pid), Some(11));
     assert_eq!(pids(&out.ancestors), vec![10, 9, 8]);
@@ -217,17 +246,41 @@ fn ancestry_stops_at_the_depth_and_at_a_container_init() {
     let scope = format!("/system.slice/docker-{ID}.scope");
     let fake = Fake::new("container");
     fake.process(1, 0, 1, "/sbin/init", 0, "/");
-    fake.process(50, 1, 2, "/usr/bin/containerd-shim-runc-v2", 0, "/system.slice/containerd.service");
+    fake.process(
+        50,
+        1,
+        2,
+        "/usr/bin/containerd-shim-runc-v2",
+        0,
+        "/system.slice/containerd.service",
+    );
     fake.process(51, 50, 3, "/bin/sh", 0, &scope);
     fake.process(52, 51, 4, "/bin/sh", 0, &scope);
     fake.process(53, 52, 5, "/bin/sleep", 0, &scope);
     let mut e = fake.enricher(8);
     e.seed();
-    let out = e.enrich(event(53, 100 * TICK, 0, EventBody::Open(OpenEvent::default())));
-    assert_eq!(out.process.container.as_ref().map(|c| c.id.as_str()), Some(ID));
+    let out = e.enrich(event(
+        53,
+        100 * TICK,
+        0,
+        EventBody::Open(OpenEvent::default()),
+    ));
+    assert_eq!(
+        out.process.container.as_ref().map(|c| c.id.as_str()),
+        Some(ID)
+    );
     assert_eq!(out.parent.as_ref().map(|p| p.pid), Some(52));
-    assert_eq!(pids(&out.ancestors), vec![51], "the container init ends the chain");
-    let init = e.enrich(event(51, 100 * TICK, 0, EventBody::Open(OpenEvent::default())));
+    assert_eq!(
+        pids(&out.ancestors),
+        vec![51],
+        "the container init ends the chain"
+    );
+    let init = e.enrich(event(
+        51,
+        100 * TICK,
+        0,
+        EventBody::Open(OpenEvent::default()),
+    ));
     assert_eq!(init.parent.as_ref().map(|p| p.pid), Some(50));
     assert!(init.ancestors.is_empty());
 }
@@ -259,16 +312,31 @@ fn exec_records_effective_ids_and_users() {
 fn unknown_pids_without_proc_get_a_header_record_and_are_not_reread() {
     let fake = Fake::new("unknown");
     let mut e = fake.enricher(8);
-    let out = e.enrich(event(900, TICK, 1000, EventBody::Open(OpenEvent::default())));
+    let out = e.enrich(event(
+        900,
+        TICK,
+        1000,
+        EventBody::Open(OpenEvent::default()),
+    ));
     assert_eq!(out.process.pid, 900);
     assert_eq!(out.process.uid, 1000);
     assert_eq!(out.process.user_name.as_deref(), Some("alice"));
-    let again = e.enrich(event(900, 2 * TICK, 1000, EventBody::Open(OpenEvent::default())));
+    let again = e.enrich(event(
+        900,
+        2 * TICK,
+        1000,
+        EventBody::Open(OpenEvent::default()),
+    ));
     assert_eq!(again.process.entity_id, out.process.entity_id);
     // An exit of a process never seen is reported, not stored.
     fake.process(901, 1, 1, "/bin/true", 0, "/");
     fake.remove(901);
-    let exit = e.enrich(event(901, 3 * TICK, 0, EventBody::Exit(ExitEvent { exit_code: 9 })));
+    let exit = e.enrich(event(
+        901,
+        3 * TICK,
+        0,
+        EventBody::Exit(ExitEvent { exit_code: 9 }),
+    ));
     assert!(exit.process.exited);
     assert!(e.table.peek(901).is_none());
 }
@@ -289,5 +357,8 @@ fn an_exec_under_a_reused_pid_is_a_new_process_even_without_fork_and_exit() {
     // The same process exec'ing again keeps its identity.
     let again = e.enrich(exec(600, 501 * TICK, "/usr/bin/next"));
     assert_eq!(again.process.entity_id, out.process.entity_id);
-    assert_eq!(again.process.previous_executable.as_deref(), Some(&b"/usr/bin/new"[..]));
+    assert_eq!(
+        again.process.previous_executable.as_deref(),
+        Some(&b"/usr/bin/new"[..])
+    );
 }

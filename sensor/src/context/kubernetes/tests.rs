@@ -74,7 +74,11 @@ fn fetches_over_plain_http_with_the_token() {
             }
             request.push(line);
         }
-        write!(stream, "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n").expect("w");
+        write!(
+            stream,
+            "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n"
+        )
+        .expect("w");
         stream.write_all(LIST).expect("w");
         request
     });
@@ -85,8 +89,15 @@ fn fetches_over_plain_http_with_the_token() {
     };
     let body = fetch(&source).expect("fetch");
     let request = server.join().expect("server");
-    assert_eq!(request.first().map(String::as_str), Some("GET /pods HTTP/1.0\r\n"));
-    assert!(request.iter().any(|l| l == "Authorization: Bearer s3cret\r\n"));
+    assert_eq!(
+        request.first().map(String::as_str),
+        Some("GET /pods HTTP/1.0\r\n")
+    );
+    assert!(
+        request
+            .iter()
+            .any(|l| l == "Authorization: Bearer s3cret\r\n")
+    );
     assert_eq!(parse_pod_list(&body).expect("list").len(), 2);
 }
 

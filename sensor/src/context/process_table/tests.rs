@@ -25,9 +25,18 @@ fn entity_id_is_stable_per_tick_and_differs_on_reuse() {
         entity_id("h", 42, 5 * tick + 123_456, tick),
         "the /proc tick and the fork ktime within it agree"
     );
-    assert_ne!(entity_id("h", 42, 5 * tick, tick), entity_id("h", 42, 6 * tick, tick));
-    assert_ne!(entity_id("h", 42, 5 * tick, tick), entity_id("h", 43, 5 * tick, tick));
-    assert_ne!(entity_id("h", 42, 5 * tick, tick), entity_id("g", 42, 5 * tick, tick));
+    assert_ne!(
+        entity_id("h", 42, 5 * tick, tick),
+        entity_id("h", 42, 6 * tick, tick)
+    );
+    assert_ne!(
+        entity_id("h", 42, 5 * tick, tick),
+        entity_id("h", 43, 5 * tick, tick)
+    );
+    assert_ne!(
+        entity_id("h", 42, 5 * tick, tick),
+        entity_id("g", 42, 5 * tick, tick)
+    );
     assert_eq!(entity_id("h", 42, 5 * tick, tick).len(), 16);
 }
 

@@ -72,27 +72,55 @@ fn enriched(body: EventBody) -> EnrichedEvent {
 
 fn at<'a>(doc: &'a Map<String, Value>, path: &str) -> &'a Value {
     let mut parts = path.split('.');
-    let first = parts.next().and_then(|k| doc.get(k)).unwrap_or(&Value::Null);
+    let first = parts
+        .next()
+        .and_then(|k| doc.get(k))
+        .unwrap_or(&Value::Null);
     parts.fold(first, |v, k| v.get(k).unwrap_or(&Value::Null))
 }
 
 #[test]
 fn renders_process_user_container_and_host_fields() {
     let mut doc = Map::new();
-    doc.insert("process".into(), json!({ "pid": 30, "thread": { "id": 31 } }));
+    doc.insert(
+        "process".into(),
+        json!({ "pid": 30, "thread": { "id": 31 } }),
+    );
     doc.insert("sensor".into(), json!({ "escaped": ["process.name"] }));
-    add_context(&mut doc, &enriched(EventBody::Exit(ExitEvent { exit_code: 256 })));
+    add_context(
+        &mut doc,
+        &enriched(EventBody::Exit(ExitEvent { exit_code: 256 })),
+    );
 
-    assert_eq!(at(&doc, "process.thread.id"), &json!(31), "event fields are kept");
+    assert_eq!(
+        at(&doc, "process.thread.id"),
+        &json!(31),
+        "event fields are kept"
+    );
     assert_eq!(at(&doc, "process.entity_id"), &json!("e30"));
-    assert_eq!(at(&doc, "process.start"), &json!("2026-11-26T04:24:12.000000000Z"));
-    assert_eq!(at(&doc, "process.executable"), &json!("/usr/bin/su\\x1b[31m"));
-    assert_eq!(at(&doc, "process.command_line"), &json!("/usr/bin/su\\x1b[31m -c id; echo"));
+    assert_eq!(
+        at(&doc, "process.start"),
+        &json!("2026-11-26T04:24:12.000000000Z")
+    );
+    assert_eq!(
+        at(&doc, "process.executable"),
+        &json!("/usr/bin/su\\x1b[31m")
+    );
+    assert_eq!(
+        at(&doc, "process.command_line"),
+        &json!("/usr/bin/su\\x1b[31m -c id; echo")
+    );
     assert_eq!(at(&doc, "process.args_count"), &json!(3));
     assert_eq!(at(&doc, "process.working_directory"), &json!("/tmp"));
     assert_eq!(at(&doc, "process.exit_code"), &json!(256));
-    assert_eq!(at(&doc, "process.end"), &json!("2026-11-26T04:24:13.000000000Z"));
-    assert_eq!(at(&doc, "process.previous"), &json!([{ "executable": "/bin/bash" }]));
+    assert_eq!(
+        at(&doc, "process.end"),
+        &json!("2026-11-26T04:24:13.000000000Z")
+    );
+    assert_eq!(
+        at(&doc, "process.previous"),
+        &json!([{ "executable": "/bin/bash" }])
+    );
     assert_eq!(at(&doc, "process.parent.pid"), &json!(29));
     assert_eq!(at(&doc, "process.parent.entity_id"), &json!("e29"));
     assert_eq!(at(&doc, "process.parent.name"), &json!("bash"));
@@ -105,13 +133,20 @@ fn renders_process_user_container_and_host_fields() {
         .filter_map(|a| a["pid"].as_u64())
         .collect();
     assert_eq!(chain, vec![29, 28, 1], "parent first, then upward");
-    assert_eq!(at(&doc, "process.ancestors")[1]["executable"], json!("/usr/sbin/sshd"));
+    assert_eq!(
+        at(&doc, "process.ancestors")[1]["executable"],
+        json!("/usr/sbin/sshd")
+    );
 
     assert_eq!(at(&doc, "user.id"), &json!("1000"));
     assert_eq!(at(&doc, "user.name"), &json!("alice"));
     assert_eq!(at(&doc, "user.effective.id"), &json!("0"));
     assert_eq!(at(&doc, "user.effective.name"), &json!("root"));
-    assert_eq!(at(&doc, "group.effective"), &Value::Null, "same as the real group");
+    assert_eq!(
+        at(&doc, "group.effective"),
+        &Value::Null,
+        "same as the real group"
+    );
     assert_eq!(at(&doc, "user.audit.id"), &json!("1000"));
     assert_eq!(at(&doc, "process.user.id"), &json!("0"));
     assert_eq!(at(&doc, "process.real_user.name"), &json!("alice"));
@@ -123,7 +158,10 @@ fn renders_process_user_container_and_host_fields() {
     assert_eq!(at(&doc, "orchestrator.namespace"), &json!("shop"));
     assert_eq!(at(&doc, "orchestrator.resource.type"), &json!("pod"));
     assert_eq!(at(&doc, "orchestrator.resource.name"), &json!("web"));
-    assert_eq!(at(&doc, "kubernetes.pod.uid"), &json!("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"));
+    assert_eq!(
+        at(&doc, "kubernetes.pod.uid"),
+        &json!("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
+    );
     assert_eq!(at(&doc, "kubernetes.node.name"), &json!("node-a"));
 
     assert_eq!(at(&doc, "host.name"), &json!("h1"));
