@@ -136,7 +136,7 @@ impl Enricher {
                 continue;
             }
             if let Some(snapshot) = self.procfs.snapshot(pid) {
-                let info = self.from_snapshot(snapshot);
+                let info = self.snapshot_record(snapshot);
                 self.table.insert(Arc::new(info));
                 seeded += 1;
             }
@@ -173,10 +173,10 @@ impl Enricher {
                     let end = self.clock.to_unix_ns(h.ktime_ns);
                     self.table
                         .mark_exited(h.pid, h.ktime_ns, end, exit.exit_code)
-                        .unwrap_or_else(|| Arc::new(self.from_header(h)))
+                        .unwrap_or_else(|| Arc::new(self.header_record(h)))
                 }
                 None => {
-                    let mut info = self.from_header(h);
+                    let mut info = self.header_record(h);
                     info.exited = true;
                     info.exit_code = Some(exit.exit_code);
                     Arc::new(info)
@@ -216,7 +216,7 @@ impl Enricher {
         if let Some(p) = self.load(pid) {
             return p;
         }
-        let mut info = self.from_header(h);
+        let mut info = self.header_record(h);
         info.pid = pid;
         self.table.insert(Arc::new(info))
     }
@@ -254,7 +254,7 @@ impl Enricher {
         self.stats()
             .lazy_loads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let info = self.from_snapshot(snapshot);
+        let info = self.snapshot_record(snapshot);
         Some(self.table.insert(Arc::new(info)))
     }
 

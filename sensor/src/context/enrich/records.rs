@@ -11,7 +11,7 @@ use crate::event::{ExecEvent, Header};
 
 impl Enricher {
     /// A record from a `/proc` snapshot.
-    pub(super) fn from_snapshot(&mut self, s: Snapshot) -> ProcessInfo {
+    pub(super) fn snapshot_record(&mut self, s: Snapshot) -> ProcessInfo {
         let start_boot_ns = s.stat.start_ticks.saturating_mul(self.procfs.tick_ns());
         let (uid, euid) = s.uids.unwrap_or_default();
         let (gid, egid) = s.gids.unwrap_or_default();
@@ -44,7 +44,7 @@ impl Enricher {
 
     /// A record from what the event header says, for a pid `/proc` no longer has. Its start
     /// time is unknown; the event time stands in for it (so the id is unique, not reproducible).
-    pub(super) fn from_header(&mut self, h: &Header) -> ProcessInfo {
+    pub(super) fn header_record(&mut self, h: &Header) -> ProcessInfo {
         let container = if h.cgroup_id == 0 {
             None
         } else {
@@ -80,8 +80,8 @@ impl Enricher {
         let mut child = match &parent {
             Some(parent) => ProcessInfo::clone(parent),
             None => match self.procfs.snapshot(child_pid) {
-                Some(snapshot) => self.from_snapshot(snapshot),
-                None => self.from_header(h),
+                Some(snapshot) => self.snapshot_record(snapshot),
+                None => self.header_record(h),
             },
         };
         child.pid = child_pid;
