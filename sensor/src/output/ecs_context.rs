@@ -10,7 +10,7 @@
 //! | `process.user`, `process.group` | effective ids (ECS); `process.real_user`, `process.real_group` the real ones |
 //! | `user.{id,name}`, `group.{id,name}` | real ids; `user.effective.*`, `group.effective.*` only when they differ |
 //! | `user.audit.{id,name}` | the audit login uid (as auditbeat reports it) |
-//! | `process.exit_code`, `process.end` | exit events |
+//! | `process.exit_code` (128 + signal for a signal death), `process.end` | exit events |
 //! | `container.{id,runtime,name}` | from the cgroup path (name from the pod list) |
 //! | `orchestrator.{type,namespace,resource.{type,name,id}}`, `kubernetes.{pod.{uid,name},namespace,container.name,node.name}` | pods |
 //! | `host.{name,hostname,id,architecture,os.{type,name,version,platform,family,full,kernel}}` | the host |
@@ -64,27 +64,32 @@ pub fn add_context(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
         process.insert("previous".into(), json!([{ "executable": executable }]));
     }
     if let EventBody::Exit(exit) = &e.event.body {
-        process.insert("exit_code".into(), json!(exit.exit_code));
+        // `wait()` status: low 7 bits are the killing signal, else bits 8-15 the exit code.
+        // ECS wants a code; a signal death is reported the way shells do (128 + signal). The
+        // event document may already have rendered these: it wins.
+        let signal = exit.exit_code & 0x7f;
+        let code = if signal == 0 {
+            (exit.exit_code >> 8) & 0xff
+        } else {
+            128 + signal
+        };
+        process.entry("exit_code").or_insert(json!(code));
         if let Some(end) = p.end_unix_ns {
-            process.insert("end".into(), json!(rfc3339(end)));
+            process.entry("end").or_insert(json!(rfc3339(end)));
         }
     }
     process.insert(
         "user".into(),
         id_name(
             p.euid,
-            p.effective_user_name.as_deref().or((p.euid == p.uid)
-                .then_some(p.user_name.as_deref())
-                .flatten()),
+            effective_name(p.euid, p.uid, &p.effective_user_name, &p.user_name),
         ),
     );
     process.insert(
         "group".into(),
         id_name(
             p.egid,
-            p.effective_group_name.as_deref().or((p.egid == p.gid)
-                .then_some(p.group_name.as_deref())
-                .flatten()),
+            effective_name(p.egid, p.gid, &p.effective_group_name, &p.group_name),
         ),
     );
     process.insert("real_user".into(), id_name(p.uid, p.user_name.as_deref()));
@@ -185,6 +190,20 @@ fn process_fields(
             "working_directory".into(),
             escape(cwd, (name, "working_directory"), escaped),
         );
+    }
+}
+
+/// The effective id's name: its own when it differs from the real id, else the real one's.
+fn effective_name<'a>(
+    effective: u32,
+    real: u32,
+    effective_name: &'a Option<std::sync::Arc<str>>,
+    real_name: &'a Option<std::sync::Arc<str>>,
+) -> Option<&'a str> {
+    if effective == real {
+        real_name.as_deref()
+    } else {
+        effective_name.as_deref()
     }
 }
 

@@ -362,3 +362,49 @@ fn an_exec_under_a_reused_pid_is_a_new_process_even_without_fork_and_exit() {
         Some(&b"/usr/bin/new"[..])
     );
 }
+
+/// End-to-end enrichment throughput with 100k live processes: forks build a tree, then open
+/// events for random pids each get a parent, ancestors and leaders.
+/// `cargo test -p sensor --release --lib context::enrich::tests::bench_enrich -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark: run in release with --ignored --nocapture"]
+fn bench_enrich() {
+    let fake = Fake::new("bench");
+    fake.process(1, 0, 1, "/sbin/init", 0, "/");
+    let mut e = fake.enricher(8);
+    e.table = ProcessTable::new(200_000, 60_000_000_000);
+    e.seed();
+    let n = 100_000u32;
+    let start = std::time::Instant::now();
+    for pid in 2..=n {
+        // A tree about 17 levels deep: every process's parent is pid / 2.
+        e.enrich(fork((pid / 2).max(1), pid, u64::from(pid) * 1000));
+    }
+    let forks = start.elapsed().as_secs_f64();
+    let mut x: u32 = 777;
+    let events = 1_000_000u32;
+    let start = std::time::Instant::now();
+    let mut depth = 0usize;
+    for i in 0..events {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let pid = x % (n - 1) + 2;
+        let out = e.enrich(event(
+            pid,
+            u64::from(n) * 1000 + u64::from(i),
+            0,
+            EventBody::Open(OpenEvent::default()),
+        ));
+        depth += out.ancestors.len();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "forks={} forks_per_sec={:.0} enrich_events={events} events_per_sec={:.0} mean_ancestors={:.1} tracked={}",
+        n - 1,
+        f64::from(n - 1) / forks,
+        f64::from(events) / secs,
+        depth as f64 / f64::from(events),
+        e.tracked()
+    );
+}

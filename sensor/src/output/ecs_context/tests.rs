@@ -112,7 +112,11 @@ fn renders_process_user_container_and_host_fields() {
     );
     assert_eq!(at(&doc, "process.args_count"), &json!(3));
     assert_eq!(at(&doc, "process.working_directory"), &json!("/tmp"));
-    assert_eq!(at(&doc, "process.exit_code"), &json!(256));
+    assert_eq!(
+        at(&doc, "process.exit_code"),
+        &json!(1),
+        "status 256 is exit(1)"
+    );
     assert_eq!(
         at(&doc, "process.end"),
         &json!("2026-11-26T04:24:13.000000000Z")
@@ -174,6 +178,16 @@ fn renders_process_user_container_and_host_fields() {
     assert!(escaped.contains(&json!("process.name")));
     assert!(escaped.contains(&json!("process.executable")));
     assert!(escaped.contains(&json!("process.command_line")));
+}
+
+#[test]
+fn a_signal_death_is_128_plus_the_signal() {
+    let mut doc = Map::new();
+    add_context(
+        &mut doc,
+        &enriched(EventBody::Exit(ExitEvent { exit_code: 9 })),
+    );
+    assert_eq!(at(&doc, "process.exit_code"), &json!(137));
 }
 
 #[test]
