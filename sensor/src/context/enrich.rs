@@ -288,7 +288,7 @@ impl Enricher {
         process: &Arc<ProcessInfo>,
         parent: Option<&Arc<ProcessInfo>>,
     ) -> Vec<Arc<ProcessInfo>> {
-        let mut chain = Vec::new();
+        let mut chain = Vec::with_capacity(self.depth);
         let mut current = parent.cloned();
         if current
             .as_ref()

@@ -12,6 +12,7 @@
 //! events are read.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -56,6 +57,32 @@ pub fn entity_id(host_id: &str, pid: u32, start_boot_ns: u64, tick_ns: u64) -> S
     format!("{h:016x}")
 }
 
+/// Hashes pids by one multiplication (Fibonacci hashing): pids are small distinct integers, so
+/// SipHash's flooding resistance buys nothing here (a process can only choose its pid by
+/// exhausting the pid space), and the top bits hashbrown uses for its control bytes still
+/// vary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PidHasher(u64);
+
+impl Hasher for PidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A map keyed by pid.
+pub type PidMap<V> = HashMap<u32, V, BuildHasherDefault<PidHasher>>;
+
 #[derive(Debug)]
 struct Entry {
     info: Arc<ProcessInfo>,
@@ -65,7 +92,7 @@ struct Entry {
 /// The table. Not thread-safe by design: only the context stage owns it.
 #[derive(Debug)]
 pub struct ProcessTable {
-    map: HashMap<u32, Entry>,
+    map: PidMap<Entry>,
     use_clock: u64,
     /// (removal deadline in boot ns, pid, start time of the exited process).
     exited: VecDeque<(u64, u32, i128)>,
@@ -79,7 +106,10 @@ impl ProcessTable {
     /// `retention_ns`.
     pub fn new(max: usize, retention_ns: u64) -> ProcessTable {
         ProcessTable {
-            map: HashMap::with_capacity(max.clamp(64, 1 << 16)),
+            map: PidMap::with_capacity_and_hasher(
+                max.clamp(64, 1 << 16),
+                BuildHasherDefault::default(),
+            ),
             use_clock: 0,
             exited: VecDeque::new(),
             max: max.max(64),
@@ -197,4 +227,4 @@ impl ProcessTable {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

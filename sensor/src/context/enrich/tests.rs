@@ -384,6 +384,7 @@ fn bench_enrich() {
     let mut x: u32 = 777;
     let events = 1_000_000u32;
     let start = std::time::Instant::now();
+    let cpu = crate::context::process_table::tests::thread_cpu_secs();
     let mut depth = 0usize;
     for i in 0..events {
         x ^= x << 13;
@@ -399,11 +400,14 @@ fn bench_enrich() {
         depth += out.ancestors.len();
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = crate::context::process_table::tests::thread_cpu_secs() - cpu;
     println!(
-        "forks={} forks_per_sec={:.0} enrich_events={events} events_per_sec={:.0} mean_ancestors={:.1} tracked={}",
+        "forks={} forks_per_sec={:.0} enrich_events={events} events_per_sec={:.0} \
+         events_per_cpu_sec={:.0} mean_ancestors={:.1} tracked={}",
         n - 1,
         f64::from(n - 1) / forks,
         f64::from(events) / secs,
+        f64::from(events) / cpu,
         depth as f64 / f64::from(events),
         e.tracked()
     );
