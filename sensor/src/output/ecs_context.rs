@@ -30,7 +30,21 @@ pub fn add_context(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
     let mut escaped: Vec<String> = Vec::new();
     let p = &e.process;
     let mut process = take_object(doc, "process");
-    process_fields(&mut process, p, "process", &mut escaped);
+    // A failed exec leaves the process as it was, but the event is about the program it tried
+    // to run: report that image.
+    let attempted;
+    let image: &ProcessInfo = match &e.event.body {
+        EventBody::Exec(exec) if exec.result != 0 => {
+            attempted = ProcessInfo {
+                executable: exec.executable.clone(),
+                args: exec.args.clone(),
+                ..ProcessInfo::clone(p)
+            };
+            &attempted
+        }
+        _ => p,
+    };
+    process_fields(&mut process, image, "process", &mut escaped);
     if let Some(parent) = &e.parent {
         process.insert(
             "parent".into(),
@@ -218,29 +232,57 @@ fn id_name(id: u32, name: Option<&str>) -> Value {
 fn add_users(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
     let p = &e.process;
     // The header has the credentials at the time of the event; names are the record's when
-    // the ids still agree.
-    let uid = e.event.header.uid;
-    let gid = e.event.header.gid;
-    let mut user = id_name(
-        uid,
-        (uid == p.uid).then_some(p.user_name.as_deref()).flatten(),
-    );
-    let mut group = id_name(
-        gid,
-        (gid == p.gid).then_some(p.group_name.as_deref()).flatten(),
-    );
-    if p.euid != p.uid {
-        user["effective"] = id_name(p.euid, p.effective_user_name.as_deref());
-    }
-    if p.egid != p.gid {
-        group["effective"] = id_name(p.egid, p.effective_group_name.as_deref());
+    // the ids still agree. Fields the event document already has (e.g. an effective id the
+    // kernel reported) are kept and named.
+    let h = &e.event.header;
+    let mut user = take_object(doc, "user");
+    let mut group = take_object(doc, "group");
+    let user_name = (h.uid == p.uid).then_some(p.user_name.as_deref()).flatten();
+    let group_name = (h.gid == p.gid)
+        .then_some(p.group_name.as_deref())
+        .flatten();
+    merge_id_name(&mut user, h.uid, user_name);
+    merge_id_name(&mut group, h.gid, group_name);
+    let effective = [
+        (
+            &mut user,
+            p.euid,
+            p.uid,
+            &p.effective_user_name,
+            &p.user_name,
+        ),
+        (
+            &mut group,
+            p.egid,
+            p.gid,
+            &p.effective_group_name,
+            &p.group_name,
+        ),
+    ];
+    for (map, eid, id, ename, name) in effective {
+        let existing = map.get("effective").and_then(|v| v.get("id")).cloned();
+        if eid != id || existing.is_some() {
+            let mut eff = take_object(map, "effective");
+            let same = existing.is_none_or(|v| v.as_str() == Some(eid.to_string().as_str()));
+            if same {
+                merge_id_name(&mut eff, eid, effective_name(eid, id, ename, name));
+            }
+            map.insert("effective".into(), Value::Object(eff));
+        }
     }
     if let Some(login) = p.loginuid {
         let name = (login == p.uid).then_some(p.user_name.as_deref()).flatten();
-        user["audit"] = id_name(login, name);
+        user.insert("audit".into(), id_name(login, name));
     }
-    doc.insert("user".into(), user);
-    doc.insert("group".into(), group);
+    doc.insert("user".into(), Value::Object(user));
+    doc.insert("group".into(), Value::Object(group));
+}
+
+fn merge_id_name(map: &mut Map<String, Value>, id: u32, name: Option<&str>) {
+    map.insert("id".into(), json!(id.to_string()));
+    if let Some(name) = name {
+        map.insert("name".into(), json!(name));
+    }
 }
 
 fn add_container(doc: &mut Map<String, Value>, c: &ContainerInfo) {

@@ -181,6 +181,34 @@ fn renders_process_user_container_and_host_fields() {
 }
 
 #[test]
+fn a_failed_exec_reports_the_attempted_program_and_keeps_event_user_fields() {
+    let exec = crate::event::ExecEvent {
+        executable: b"/tmp/nope".to_vec(),
+        args: vec![b"/tmp/nope".to_vec()],
+        result: -13,
+        euid: Some(1000),
+        ..crate::event::ExecEvent::default()
+    };
+    let mut e = enriched(EventBody::Exec(exec));
+    let mut p = ProcessInfo::clone(&e.process);
+    (p.euid, p.egid) = (1000, 1000);
+    e.process = Arc::new(p);
+    let mut doc = Map::new();
+    // What the event document renders for an exec that reported its effective ids.
+    doc.insert(
+        "user".into(),
+        json!({ "id": "1000", "effective": { "id": "1000" } }),
+    );
+    add_context(&mut doc, &e);
+    assert_eq!(at(&doc, "process.executable"), &json!("/tmp/nope"));
+    assert_eq!(at(&doc, "process.command_line"), &json!("/tmp/nope"));
+    assert_eq!(at(&doc, "process.entity_id"), &json!("e30"));
+    assert_eq!(at(&doc, "user.effective.id"), &json!("1000"));
+    assert_eq!(at(&doc, "user.effective.name"), &json!("alice"));
+    assert_eq!(at(&doc, "group.effective"), &Value::Null);
+}
+
+#[test]
 fn a_signal_death_is_128_plus_the_signal() {
     let mut doc = Map::new();
     add_context(
