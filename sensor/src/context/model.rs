@@ -125,8 +125,10 @@ pub struct EnrichedEvent {
     pub process: Arc<ProcessInfo>,
     /// Its parent, when known.
     pub parent: Option<Arc<ProcessInfo>>,
-    /// Ancestors from the grandparent upward, up to pid 1, a container's init or the configured
-    /// depth, nearest first.
+    /// Ancestors from the grandparent upward, nearest first, up to (and including) pid 1 or the
+    /// process's container init, or until parent plus ancestors reach the configured depth
+    /// (`--ancestor-depth`, default 8). ECS output (`process.ancestors`) lists the parent first,
+    /// then these.
     pub ancestors: Vec<Arc<ProcessInfo>>,
     /// The process group leader, when known.
     pub group_leader: Option<Arc<ProcessInfo>>,
