@@ -27,7 +27,8 @@ pub fn copy_program(dir: &Path, program: &str, prefix: &str) -> anyhow::Result<S
 
 /// Waits for the exec event of `executable`.
 pub fn wait_exec(sensor: &mut Sensor, executable: &str) -> anyhow::Result<Value> {
-    sensor.wait_for(Duration::from_secs(15), |e| {
+    // Generous: debug builds on a loaded machine with every open reported.
+    sensor.wait_for(Duration::from_secs(40), |e| {
         field_str(e, "event.action") == Some("exec")
             && field_str(e, "process.executable") == Some(executable)
     })
