@@ -4,8 +4,9 @@
 //! | field | source |
 //! |---|---|
 //! | `process.{entity_id,pid,start,executable,name,args,args_count,command_line,working_directory}` | the acting process |
-//! | `process.parent.*`, `process.group_leader.*`, `process.session_leader.*` | same fields for those processes |
-//! | `process.ancestors[]` (not ECS) | the chain above the process, **parent first**, then grandparent upward, each with `pid`, `entity_id`, `executable`, `name`, `args`, `start` |
+//! | `process.parent.*` | same fields for the parent |
+//! | `process.group_leader.*`, `process.session_leader.*` | `pid`, `entity_id`, `start`, `name`, `executable` |
+//! | `process.ancestors[]` (not ECS) | the chain above the process, **parent first**, then grandparent upward, each with `pid`, `entity_id`, `executable`, `name`, `args`, `args_count`, `start` (no `command_line`: it repeats `args`) |
 //! | `process.previous[]` | the image before the last exec (`executable`) |
 //! | `process.user`, `process.group` | effective ids (ECS); `process.real_user`, `process.real_group` the real ones |
 //! | `user.{id,name}`, `group.{id,name}` | real ids; `user.effective.*`, `group.effective.*` only when they differ |
@@ -44,11 +45,11 @@ pub fn add_context(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
         }
         _ => p,
     };
-    process_fields(&mut process, image, "process", &mut escaped);
+    process_fields(&mut process, image, "process", Detail::Full, &mut escaped);
     if let Some(parent) = &e.parent {
         process.insert(
             "parent".into(),
-            process_object(parent, "process.parent", &mut escaped),
+            process_object(parent, "process.parent", Detail::Full, &mut escaped),
         );
     } else if p.ppid != 0 {
         process.insert("parent".into(), json!({ "pid": p.ppid }));
@@ -63,14 +64,17 @@ pub fn add_context(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
             } else {
                 "process.session_leader"
             };
-            process.insert(key.into(), process_object(leader, name, &mut escaped));
+            process.insert(
+                key.into(),
+                process_object(leader, name, Detail::Leader, &mut escaped),
+            );
         }
     }
     let chain: Vec<Value> = e
         .parent
         .iter()
         .chain(&e.ancestors)
-        .map(|a| process_object(a, "process.ancestors", &mut escaped))
+        .map(|a| process_object(a, "process.ancestors", Detail::Chain, &mut escaped))
         .collect();
     process.insert("ancestors".into(), Value::Array(chain));
     if let Some(previous) = &p.previous_executable {
@@ -150,9 +154,21 @@ fn escape(bytes: &[u8], (prefix, suffix): (&str, &str), escaped: &mut Vec<String
     Value::String(s.into_owned())
 }
 
-fn process_object(p: &ProcessInfo, name: &str, escaped: &mut Vec<String>) -> Value {
+/// How much of a process is rendered: every event carries up to a dozen related processes, so
+/// only the acting process and its parent get everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Identity, image, arguments, command line, working directory.
+    Full,
+    /// Identity, executable and arguments (ancestors).
+    Chain,
+    /// Identity and executable (group and session leaders).
+    Leader,
+}
+
+fn process_object(p: &ProcessInfo, name: &str, detail: Detail, escaped: &mut Vec<String>) -> Value {
     let mut map = Map::new();
-    process_fields(&mut map, p, name, escaped);
+    process_fields(&mut map, p, name, detail, escaped);
     Value::Object(map)
 }
 
@@ -161,6 +177,7 @@ fn process_fields(
     map: &mut Map<String, Value>,
     p: &ProcessInfo,
     name: &str,
+    detail: Detail,
     escaped: &mut Vec<String>,
 ) {
     map.insert("pid".into(), json!(p.pid));
@@ -185,19 +202,27 @@ fn process_fields(
             escape(&p.executable, (name, "executable"), escaped),
         );
     }
+    if detail == Detail::Leader {
+        return;
+    }
     if !p.args.is_empty() {
         let args: Vec<Value> = p
             .args
             .iter()
             .map(|a| escape(a, (name, "args"), escaped))
             .collect();
-        let line = p.args.join(&b' ');
         map.insert("args_count".into(), json!(args.len()));
         map.insert("args".into(), Value::Array(args));
-        map.insert(
-            "command_line".into(),
-            escape(&line, (name, "command_line"), escaped),
-        );
+        if detail == Detail::Full {
+            let line = p.args.join(&b' ');
+            map.insert(
+                "command_line".into(),
+                escape(&line, (name, "command_line"), escaped),
+            );
+        }
+    }
+    if detail != Detail::Full {
+        return;
     }
     if let Some(cwd) = &p.working_directory {
         map.insert(

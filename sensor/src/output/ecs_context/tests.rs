@@ -230,3 +230,14 @@ fn host_processes_have_no_container_fields() {
     assert!(doc.get("orchestrator").is_none());
     assert!(doc.get("kubernetes").is_none());
 }
+
+#[test]
+fn related_processes_are_rendered_lighter() {
+    let mut doc = Map::new();
+    add_context(&mut doc, &enriched(EventBody::Exit(ExitEvent::default())));
+    let first = &at(&doc, "process.ancestors")[0];
+    assert!(first.get("args").is_some() && first.get("command_line").is_none());
+    assert!(at(&doc, "process.parent.command_line").is_string());
+    let leader = at(&doc, "process.group_leader");
+    assert!(leader.get("executable").is_some() && leader.get("args").is_none());
+}
