@@ -6,7 +6,7 @@
 //! | `process.{entity_id,pid,start,executable,name,args,args_count,command_line,working_directory}` | the acting process |
 //! | `process.parent.*` | same fields for the parent |
 //! | `process.group_leader.*`, `process.session_leader.*` | `pid`, `entity_id`, `start`, `name`, `executable` |
-//! | `process.ancestors[]` (not ECS) | the chain above the process, **parent first**, then grandparent upward, each with `pid`, `entity_id`, `executable`, `name`, `args`, `args_count`, `start` (no `command_line`: it repeats `args`) |
+//! | `process.ancestors[]` (not ECS) | the chain above the process, **parent first**, then grandparent upward, each with `pid`, `entity_id`, `executable`, `name`, `args`, `args_count`, `start` (no `command_line`: it repeats `args`; at most 16 arguments of 256 bytes, `args_truncated` when cut) |
 //! | `process.previous[]` | the image before the last exec (`executable`) |
 //! | `process.user`, `process.group` | effective ids (ECS); `process.real_user`, `process.real_group` the real ones |
 //! | `user.{id,name}`, `group.{id,name}` | real ids; `user.effective.*`, `group.effective.*` only when they differ |
@@ -154,6 +154,11 @@ fn escape(bytes: &[u8], (prefix, suffix): (&str, &str), escaped: &mut Vec<String
     Value::String(s.into_owned())
 }
 
+/// Most arguments rendered per ancestor.
+pub const ANCESTOR_MAX_ARGS: usize = 16;
+/// Most bytes rendered per ancestor argument.
+pub const ANCESTOR_MAX_ARG_BYTES: usize = 256;
+
 /// How much of a process is rendered: every event carries up to a dozen related processes, so
 /// only the acting process and its parent get everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,12 +211,27 @@ fn process_fields(
         return;
     }
     if !p.args.is_empty() {
+        // Ancestors repeat on every event of their descendants: their arguments are capped
+        // (the full ones are in their own events).
+        let (max_args, max_len) = match detail {
+            Detail::Full => (usize::MAX, usize::MAX),
+            _ => (ANCESTOR_MAX_ARGS, ANCESTOR_MAX_ARG_BYTES),
+        };
+        let mut cut = p.args.len() > max_args;
         let args: Vec<Value> = p
             .args
             .iter()
-            .map(|a| escape(a, (name, "args"), escaped))
+            .take(max_args)
+            .map(|a| {
+                let kept = a.get(..max_len).unwrap_or(a);
+                cut |= kept.len() < a.len();
+                escape(kept, (name, "args"), escaped)
+            })
             .collect();
-        map.insert("args_count".into(), json!(args.len()));
+        if cut {
+            map.insert("args_truncated".into(), json!(true));
+        }
+        map.insert("args_count".into(), json!(p.args.len()));
         map.insert("args".into(), Value::Array(args));
         if detail == Detail::Full {
             let line = p.args.join(&b' ');

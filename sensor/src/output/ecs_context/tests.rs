@@ -241,3 +241,27 @@ fn related_processes_are_rendered_lighter() {
     let leader = at(&doc, "process.group_leader");
     assert!(leader.get("executable").is_some() && leader.get("args").is_none());
 }
+
+#[test]
+fn ancestor_arguments_are_capped() {
+    let mut e = enriched(EventBody::Exit(ExitEvent::default()));
+    let mut big = ProcessInfo::clone(&e.ancestors[0]);
+    big.args = (0..40).map(|i| vec![b'a' + (i % 26) as u8; 1000]).collect();
+    e.ancestors[0] = Arc::new(big);
+    let mut doc = Map::new();
+    add_context(&mut doc, &e);
+    let gp = &at(&doc, "process.ancestors")[1];
+    let args = gp["args"].as_array().expect("args");
+    assert_eq!(args.len(), ANCESTOR_MAX_ARGS);
+    assert!(args.iter().all(|a| {
+        a.as_str()
+            .is_some_and(|s| s.len() == ANCESTOR_MAX_ARG_BYTES)
+    }));
+    assert_eq!(gp["args_count"], json!(40));
+    assert_eq!(gp["args_truncated"], json!(true));
+    assert!(
+        at(&doc, "process.ancestors")[0]
+            .get("args_truncated")
+            .is_none()
+    );
+}
