@@ -22,6 +22,11 @@ pub struct ProcessInfo {
     pub executable: Vec<u8>,
     /// Arguments, `argv[0]` first; untrusted bytes.
     pub args: Vec<Vec<u8>>,
+    /// How many arguments the program was started with (may exceed `args.len()` when the
+    /// capture cut them; 0 when only `args` is known).
+    pub argc: u32,
+    /// `args` is incomplete (too many or too long arguments for the capture).
+    pub args_truncated: bool,
     /// Working directory, when known; untrusted bytes.
     pub working_directory: Option<Vec<u8>>,
     /// Task name; untrusted bytes.

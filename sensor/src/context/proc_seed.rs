@@ -42,6 +42,8 @@ pub struct Snapshot {
     pub exe_deleted: bool,
     /// `cmdline` split at NULs.
     pub args: Vec<Vec<u8>>,
+    /// `cmdline` was longer than [`MAX_CMDLINE`] or had more than [`MAX_ARGS`] arguments.
+    pub args_truncated: bool,
     /// `cwd` link target.
     pub cwd: Option<Vec<u8>>,
     /// Real, effective uid.
@@ -111,12 +113,14 @@ impl Procfs {
             None => (None, false),
         };
         let status = std::fs::read_to_string(self.path(pid, "status")).unwrap_or_default();
+        let (args, args_truncated) = self.cmdline(pid);
         Some(Snapshot {
             pid,
             stat,
             executable,
             exe_deleted,
-            args: self.cmdline(pid),
+            args,
+            args_truncated,
             cwd: link("cwd"),
             uids: status_ids(&status, "Uid:"),
             gids: status_ids(&status, "Gid:"),
@@ -142,19 +146,28 @@ impl Procfs {
         std::fs::read_to_string(self.path(pid, "cgroup")).ok()
     }
 
-    fn cmdline(&self, pid: u32) -> Vec<Vec<u8>> {
+    fn cmdline(&self, pid: u32) -> (Vec<Vec<u8>>, bool) {
         let mut buf = Vec::new();
         if let Ok(file) = std::fs::File::open(self.path(pid, "cmdline")) {
-            let _ = file.take(MAX_CMDLINE as u64).read_to_end(&mut buf);
+            // One byte more than kept tells whether there was more.
+            let _ = file.take(MAX_CMDLINE as u64 + 1).read_to_end(&mut buf);
         }
+        let mut truncated = buf.len() > MAX_CMDLINE;
+        buf.truncate(MAX_CMDLINE);
         let buf = buf.strip_suffix(b"\0").unwrap_or(&buf);
         if buf.is_empty() {
-            return Vec::new();
+            return (Vec::new(), truncated);
         }
-        buf.split(|&b| b == 0)
-            .take(MAX_ARGS)
+        let mut args: Vec<Vec<u8>> = buf
+            .split(|&b| b == 0)
+            .take(MAX_ARGS + 1)
             .map(<[u8]>::to_vec)
-            .collect()
+            .collect();
+        if args.len() > MAX_ARGS {
+            args.truncate(MAX_ARGS);
+            truncated = true;
+        }
+        (args, truncated)
     }
 
     fn path(&self, pid: u32, file: &str) -> PathBuf {

@@ -228,10 +228,15 @@ fn process_fields(
                 escape(kept, (name, "args"), escaped)
             })
             .collect();
-        if cut {
+        if cut || p.args_truncated {
             map.insert("args_truncated".into(), json!(true));
         }
-        map.insert("args_count".into(), json!(p.args.len()));
+        // The event document's count (the kernel's argc) wins for the acting process.
+        let count = p
+            .args
+            .len()
+            .max(usize::try_from(p.argc).unwrap_or(usize::MAX));
+        map.entry("args_count").or_insert(json!(count));
         map.insert("args".into(), Value::Array(args));
         if detail == Detail::Full {
             let line = p.args.join(&b' ');

@@ -25,6 +25,8 @@ impl Enricher {
             entity_id: entity_id(&self.host_key, s.pid, start_boot_ns, self.procfs.tick_ns()),
             start_unix_ns: self.clock.to_unix_ns(start_boot_ns),
             executable: s.executable.unwrap_or_default(),
+            argc: u32::try_from(s.args.len()).unwrap_or(u32::MAX),
+            args_truncated: s.args_truncated,
             args: s.args,
             working_directory: s.cwd,
             comm: s.stat.comm,
@@ -126,6 +128,8 @@ impl Enricher {
         info.executable.clone_from(&exec.executable);
         if !exec.args_missing || info.args.is_empty() {
             info.args.clone_from(&exec.args);
+            info.argc = exec.argc;
+            info.args_truncated = exec.args_truncated;
         }
         info.comm.clone_from(&h.comm);
         if let Some(cwd) = &exec.cwd {
