@@ -43,6 +43,12 @@ pub fn enricher(args: &RunArgs, clock: BootClock) -> Enricher {
     };
     match source {
         Some(source) => {
+            if node.is_none() && args.kubelet_url.is_none() {
+                warn!(
+                    "no node name (--node-name or $NODE_NAME from the downward API): the pod \
+                     list covers the whole cluster"
+                );
+            }
             info!(url = %source.url, node = ?node, "fetching pod names");
             enricher.with_pods(PodNames::start(node, source))
         }
