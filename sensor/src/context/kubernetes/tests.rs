@@ -58,8 +58,9 @@ fn fills_names_and_falls_back_to_the_node_name() {
     assert!(names.fill(&plain).is_none());
 }
 
-#[test]
-fn fetches_over_plain_http_with_the_token() {
+/// A one-request loopback server answering with the pod list; returns the port and the
+/// request's lines.
+fn one_shot_server() -> (u16, std::thread::JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let server = std::thread::spawn(move || {
@@ -82,6 +83,12 @@ fn fetches_over_plain_http_with_the_token() {
         stream.write_all(LIST).expect("w");
         request
     });
+    (port, server)
+}
+
+#[test]
+fn fetches_over_plain_http_with_the_token() {
+    let (port, server) = one_shot_server();
     let source = Source {
         url: format!("http://127.0.0.1:{port}/pods"),
         token: Some("s3cret".into()),
@@ -138,4 +145,27 @@ fn reads_a_kubeconfig() {
     assert_eq!(source.ca, Some(PathBuf::from("/etc/k/ca.crt")));
     std::fs::remove_file(&path).expect("cleanup");
     assert!(Source::from_kubeconfig(&path, None).is_err());
+}
+
+#[test]
+fn curl_gets_the_token_on_stdin_not_in_its_command_line() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no curl");
+        return;
+    }
+    let (port, server) = one_shot_server();
+    let source = Source {
+        url: format!("http://127.0.0.1:{port}/api/v1/pods"),
+        token: Some("t0ken".into()),
+        ca: None,
+    };
+    let body = curl_get(&source).expect("curl");
+    let request = server.join().expect("server");
+    assert!(
+        request
+            .iter()
+            .any(|l| l == "Authorization: Bearer t0ken\r\n"),
+        "{request:?}"
+    );
+    assert_eq!(parse_pod_list(&body).expect("list").len(), 2);
 }
