@@ -1,5 +1,6 @@
 //! `sensor run`: wires capture → decode → output and runs until SIGINT/SIGTERM.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,11 +13,12 @@ use tracing::{info, warn};
 use crate::capture::stats::{CaptureStats, KernelCounters, SharedStats};
 use crate::capture::{loader, ringbuf};
 use crate::cli::RunArgs;
+use crate::context::Enricher;
 use crate::decode::{self, DecodeError, resolve};
 use crate::event::{Event, EventBody};
 use crate::http::{Readiness, Server, ServerConfig, State};
 use crate::metrics::{BuildInfo, Metrics, RingFill};
-use crate::output::{ecs, jsonl::JsonLines};
+use crate::output::{ecs, ecs_context, jsonl::JsonLines};
 use crate::time::BootClock;
 
 /// How often kernel counters are copied into the shared statistics.
@@ -94,6 +96,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     let out = JsonLines::open(&args.events)
         .with_context(|| format!("opening {}", args.events.display()))?;
     let clock = BootClock::new();
+    // Seeded after the probes are attached, so that a process started in between is seen by
+    // the seed or by its events.
+    let mut enricher = crate::context::setup::enricher(&args, clock);
+    enricher.seed();
+    // Context (issue 4): seeded after the probes are attached, so that a process started in
+    // between is seen by the seed or by its events.
+    let mut enricher = crate::context::setup::enricher(&args, clock);
+    enricher.seed();
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let stop = async move {
@@ -129,6 +139,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         pending: Vec::new(),
         metrics: Arc::clone(&metrics),
         fill,
+        enricher,
     };
     ringbuf::drain(
         ring,
@@ -177,6 +188,7 @@ struct Pipeline {
     pending: Vec<Event>,
     metrics: Arc<Metrics>,
     fill: Option<RingFill>,
+    enricher: Enricher,
 }
 
 impl ringbuf::Consumer for Pipeline {
@@ -205,7 +217,12 @@ impl ringbuf::Consumer for Pipeline {
                 EventBody::Exec(exec) => resolve::exec(&event.header, exec),
                 _ => {}
             }
-            if let Err(err) = self.out.write(&ecs::document(&event, self.clock)) {
+            let enriched = self.enricher.enrich(event);
+            let mut doc = ecs::document(&enriched.event, self.clock);
+            if let Some(map) = doc.as_object_mut() {
+                ecs_context::add_context(map, &enriched);
+            }
+            if let Err(err) = self.out.write(&doc) {
                 self.write_error.get_or_insert(err);
             }
         }
@@ -222,6 +239,11 @@ impl ringbuf::Consumer for Pipeline {
             if let Some(fill) = &self.fill {
                 self.metrics.ringbuf_fill("events", fill.used_bytes());
             }
+            let table = self.enricher.stats();
+            self.metrics
+                .process_table_entries(table.live_entries.load(Ordering::Relaxed));
+            self.metrics
+                .process_table_evictions(table.evictions.load(Ordering::Relaxed));
         }
     }
 }

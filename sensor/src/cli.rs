@@ -76,4 +76,40 @@ pub struct RunArgs {
     /// Report only events of this process id (debugging and tests).
     #[arg(long, hide = true)]
     pub only_pid: Option<u32>,
+
+    /// Context: most processes tracked at once (least recently used ones are evicted above).
+    #[arg(long, default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(64..))]
+    pub max_processes: u32,
+
+    /// Context: most entries in `process.ancestors` (parent first), before pid 1 or a
+    /// container's init ends the chain.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub ancestor_depth: u32,
+
+    /// Context: seconds an exited process stays known, for late events and alerts.
+    #[arg(long, default_value_t = 60)]
+    pub exited_retention_secs: u64,
+
+    /// Context: the host's `/proc` (e.g. `/host/proc` when the sensor runs in a container).
+    #[arg(long, default_value = "/proc")]
+    pub proc_root: PathBuf,
+
+    /// Context: the host's root filesystem, for `/etc/passwd`, `/etc/group`, machine-id and
+    /// os-release (e.g. `/host`).
+    #[arg(long, default_value = "/")]
+    pub host_root: PathBuf,
+
+    /// Kubernetes node name (defaults to `$NODE_NAME`); limits the pod list to this node.
+    #[arg(long)]
+    pub node_name: Option<String>,
+
+    /// Kubernetes: take pod names from the API server of this kubeconfig's cluster (token and
+    /// CA file auth). Without it, the in-cluster service account is used when running in a pod.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubernetes: take pod names from this kubelet pod-list URL instead (e.g.
+    /// `http://127.0.0.1:10255/pods`).
+    #[arg(long)]
+    pub kubelet_url: Option<String>,
 }

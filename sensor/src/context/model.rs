@@ -22,6 +22,11 @@ pub struct ProcessInfo {
     pub executable: Vec<u8>,
     /// Arguments, `argv[0]` first; untrusted bytes.
     pub args: Vec<Vec<u8>>,
+    /// How many arguments the program was started with (may exceed `args.len()` when the
+    /// capture cut them; 0 when only `args` is known).
+    pub argc: u32,
+    /// `args` is incomplete (too many or too long arguments for the capture).
+    pub args_truncated: bool,
     /// Working directory, when known; untrusted bytes.
     pub working_directory: Option<Vec<u8>>,
     /// Task name; untrusted bytes.
@@ -54,6 +59,17 @@ pub struct ProcessInfo {
     pub exited: bool,
     /// The container this process runs in, if any.
     pub container: Option<Arc<ContainerInfo>>,
+    /// cgroup v2 id the container was resolved from (0 when unknown).
+    pub cgroup_id: u64,
+    /// Exit time in nanoseconds since the Unix epoch, once exited.
+    pub end_unix_ns: Option<i128>,
+    /// Exit status as `wait()` reports it, once exited.
+    pub exit_code: Option<i32>,
+    /// How many execs this process made since the sensor knew it (0: still the image it was
+    /// seeded or forked with).
+    pub exec_count: u32,
+    /// The executable this process ran before its last exec, when known; untrusted bytes.
+    pub previous_executable: Option<Vec<u8>>,
 }
 
 /// A container, as derived from a cgroup path (and the kubelet/API for names).
@@ -93,6 +109,12 @@ pub struct HostInfo {
     pub os_name: Option<String>,
     /// OS version.
     pub os_version: Option<String>,
+    /// OS id (`debian`, `ubuntu`, `rhel`; os-release `ID`), ECS `host.os.platform`.
+    pub os_platform: Option<String>,
+    /// OS family (os-release `ID_LIKE`, else `ID`), ECS `host.os.family`.
+    pub os_family: Option<String>,
+    /// Full OS description (os-release `PRETTY_NAME`), ECS `host.os.full`.
+    pub os_full: Option<String>,
     /// Kernel release (`uname -r`).
     pub kernel: String,
     /// CPU architecture.
@@ -108,8 +130,10 @@ pub struct EnrichedEvent {
     pub process: Arc<ProcessInfo>,
     /// Its parent, when known.
     pub parent: Option<Arc<ProcessInfo>>,
-    /// Ancestors from the grandparent upward, up to pid 1, a container's init or the configured
-    /// depth, nearest first.
+    /// Ancestors from the grandparent upward, nearest first, up to (and including) pid 1 or the
+    /// process's container init, or until parent plus ancestors reach the configured depth
+    /// (`--ancestor-depth`, default 8). ECS output (`process.ancestors`) lists the parent first,
+    /// then these.
     pub ancestors: Vec<Arc<ProcessInfo>>,
     /// The process group leader, when known.
     pub group_leader: Option<Arc<ProcessInfo>>,
