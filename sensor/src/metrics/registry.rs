@@ -55,6 +55,9 @@ pub struct Metrics {
     rules_loaded: IntGaugeVec,
     rule_load_errors: IntCounter,
     ready: IntGauge,
+    output_delivered: IntCounterVec,
+    output_dropped: IntCounterVec,
+    output_spool_bytes: IntGaugeVec,
 }
 
 impl Metrics {
@@ -151,6 +154,31 @@ impl Metrics {
             "1 when programs are attached and ring buffers are being read (as /readyz).",
         )?;
         reg(Box::new(ready.clone()))?;
+        let output_delivered = IntCounterVec::new(
+            Opts::new(
+                "sensor_output_delivered_total",
+                "Documents written to an output (for a webhook: confirmed with a 2xx).",
+            ),
+            &["output", "stream"],
+        )?;
+        reg(Box::new(output_delivered.clone()))?;
+        let output_dropped = IntCounterVec::new(
+            Opts::new(
+                "sensor_output_dropped_total",
+                "Documents an output lost: shed from a full queue, evicted from or refused by a \
+                 full spool, or failed to write.",
+            ),
+            &["output", "stream", "reason"],
+        )?;
+        reg(Box::new(output_dropped.clone()))?;
+        let output_spool_bytes = IntGaugeVec::new(
+            Opts::new(
+                "sensor_output_spool_bytes",
+                "Bytes of undelivered documents in a webhook's on-disk spool.",
+            ),
+            &["output"],
+        )?;
+        reg(Box::new(output_spool_bytes.clone()))?;
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "sensor_build_info",
@@ -192,6 +220,9 @@ impl Metrics {
             rules_loaded,
             rule_load_errors,
             ready,
+            output_delivered,
+            output_dropped,
+            output_spool_bytes,
         })
     }
 
@@ -295,6 +326,41 @@ impl Metrics {
     /// Mirrors the readiness state as `sensor_ready`.
     pub fn set_ready(&self, ready: bool) {
         self.ready.set(i64::from(ready));
+    }
+
+    /// Counts `n` documents of `stream` delivered by `output`.
+    pub fn output_delivered(&self, output: &str, stream: &str, n: u64) {
+        self.output_delivered
+            .with_label_values(&[output, stream])
+            .inc_by(n);
+    }
+
+    /// Counts `n` documents of `stream` that `output` lost for `reason`.
+    pub fn output_dropped(&self, output: &str, stream: &str, reason: &'static str, n: u64) {
+        self.output_dropped
+            .with_label_values(&[output, stream, reason])
+            .inc_by(n);
+    }
+
+    /// Sets the undelivered bytes in `output`'s spool.
+    pub fn output_spool_bytes(&self, output: &str, bytes: u64) {
+        self.output_spool_bytes
+            .with_label_values(&[output])
+            .set(saturating_i64(bytes));
+    }
+
+    /// The current value of `sensor_output_dropped_total{output,stream,reason}`.
+    pub fn output_dropped_count(&self, output: &str, stream: &str, reason: &str) -> u64 {
+        self.output_dropped
+            .with_label_values(&[output, stream, reason])
+            .get()
+    }
+
+    /// The current value of `sensor_output_delivered_total{output,stream}`.
+    pub fn output_delivered_count(&self, output: &str, stream: &str) -> u64 {
+        self.output_delivered
+            .with_label_values(&[output, stream])
+            .get()
     }
 
     /// The current value of `sensor_events_total{type=kind}`.
