@@ -18,7 +18,8 @@ use crate::decode::{self, DecodeError, resolve};
 use crate::event::{Event, EventBody};
 use crate::http::{Readiness, Server, ServerConfig, State};
 use crate::metrics::{BuildInfo, Metrics, RingFill};
-use crate::output::{ecs, ecs_context, jsonl::JsonLines};
+use crate::output::synthetic::SyntheticAlerts;
+use crate::output::{Router, ecs, ecs_context};
 use crate::time::BootClock;
 
 /// How often kernel counters are copied into the shared statistics.
@@ -93,8 +94,13 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         take_per_cpu(&mut ebpf, "FILTERED")?,
     );
 
-    let out = JsonLines::open(&args.events)
-        .with_context(|| format!("opening {}", args.events.display()))?;
+    // Outputs (issue 9): opened before attaching, so a bad destination fails fast.
+    let out = Router::start(&args.output.router_config()?, Arc::clone(&metrics))
+        .context("opening the outputs")?;
+    let synthetic = args
+        .output
+        .synthetic_alert_ms
+        .map(|ms| SyntheticAlerts::new(Duration::from_millis(ms)));
     let clock = BootClock::new();
     // Seeded after the probes are attached, so that a process started in between is seen by
     // the seed or by its events.
@@ -134,7 +140,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         shared: Arc::new(Mutex::new(CaptureStats::default())),
         stats: CaptureStats::default(),
         rejects: RejectWarner::default(),
-        write_error: None,
+        synthetic,
         last_refresh: Instant::now(),
         pending: Vec::new(),
         metrics: Arc::clone(&metrics),
@@ -151,16 +157,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     .inspect_err(|_| readiness.set(State::Failed))
     .context("reading the event ring buffer")?;
     let Pipeline {
-        mut out,
+        out,
         counters,
         shared,
         mut stats,
-        write_error,
         ..
     } = pipeline;
-    out.flush().context("flushing events")?;
-    if let Some(err) = write_error {
-        return Err(err).context("writing events");
+    if !out.shutdown(args.output.shutdown_timeout()) {
+        warn!("some outputs did not finish flushing before --shutdown-timeout");
     }
 
     counters.read_into(&mut stats);
@@ -177,13 +181,13 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
 
 /// The stages after the ring buffer: decode, resolve paths, render, write, count.
 struct Pipeline {
-    out: JsonLines,
+    out: Router,
     clock: BootClock,
     counters: KernelCounters,
     shared: SharedStats,
     stats: CaptureStats,
     rejects: RejectWarner,
-    write_error: Option<std::io::Error>,
+    synthetic: Option<SyntheticAlerts>,
     last_refresh: Instant,
     pending: Vec<Event>,
     metrics: Arc<Metrics>,
@@ -222,12 +226,12 @@ impl ringbuf::Consumer for Pipeline {
             if let Some(map) = doc.as_object_mut() {
                 ecs_context::add_context(map, &enriched);
             }
-            if let Err(err) = self.out.write(&doc) {
-                self.write_error.get_or_insert(err);
-            }
+            self.out.event(&doc);
         }
-        if let Err(err) = self.out.flush() {
-            self.write_error.get_or_insert(err);
+        if let Some(synthetic) = &mut self.synthetic {
+            for mut alert in synthetic.due() {
+                self.out.alert(&mut alert);
+            }
         }
         if self.last_refresh.elapsed() >= COUNTER_REFRESH {
             self.last_refresh = Instant::now();

@@ -39,9 +39,9 @@ pub const DEFAULT_OPEN_IGNORE_PREFIXES: [&str; 5] = [
 /// Arguments of `sensor run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Where to write events, one JSON object per line (`-` for stdout).
-    #[arg(long, default_value = "-")]
-    pub events: PathBuf,
+    /// Outputs (issue 9): `--events`/`--alerts` destinations, rotation, spool, shutdown.
+    #[command(flatten)]
+    pub output: crate::output::OutputArgs,
 
     /// Size of the event ring buffer in KiB (rounded up to a power of two pages). 4 MiB holds
     /// about 7000 open records: enough for bursts while the reader competes for a busy CPU.

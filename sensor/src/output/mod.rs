@@ -8,6 +8,7 @@
 //! ([`dest`]): stdout, rotated files ([`file`]), syslog ([`syslog`]) and HTTP webhooks
 //! ([`webhook`], backed by an on-disk [`spool`]). See `docs/outputs.md` for the guarantees.
 
+pub mod args;
 pub mod dest;
 pub mod doc;
 pub mod ecs;
@@ -21,6 +22,7 @@ pub mod queue;
 pub mod router;
 pub mod spool;
 pub mod stdout;
+pub mod synthetic;
 pub mod syslog;
 #[cfg(test)]
 mod tests_outage;
@@ -28,6 +30,7 @@ pub mod webhook;
 
 use std::time::Instant;
 
+pub use args::OutputArgs;
 pub use dest::Destination;
 pub use doc::{Doc, Stream};
 pub use router::{Router, RouterConfig};
