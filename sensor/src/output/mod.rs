@@ -25,6 +25,8 @@ pub mod stdout;
 pub mod synthetic;
 pub mod syslog;
 #[cfg(test)]
+mod tests_backpressure;
+#[cfg(test)]
 mod tests_outage;
 pub mod webhook;
 
