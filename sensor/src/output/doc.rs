@@ -112,6 +112,10 @@ fn alert_priority(doc: &Value) -> u8 {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -80,6 +80,10 @@ fn parse_status(head: &[u8]) -> Option<u16> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests {
     use super::*;
 

@@ -25,8 +25,16 @@ pub mod stdout;
 pub mod synthetic;
 pub mod syslog;
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests_backpressure;
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests_outage;
 pub mod webhook;
 

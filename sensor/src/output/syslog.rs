@@ -184,17 +184,21 @@ impl Sink for SyslogSink {
     }
 
     fn flush(&mut self, _deadline: Instant) -> Result<(), OutputError> {
-        if let Some(Conn::Tcp(stream)) = &mut self.conn {
-            if let Err(err) = stream.flush() {
-                self.conn = None;
-                return Err(OutputError::io(self.where_(), err));
-            }
+        if let Some(Conn::Tcp(stream)) = &mut self.conn
+            && let Err(err) = stream.flush()
+        {
+            self.conn = None;
+            return Err(OutputError::io(self.where_(), err));
         }
         Ok(())
     }
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests {
     use super::*;
     use bytes::Bytes;

@@ -14,6 +14,10 @@
 
 mod segment;
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 pub(crate) mod tests;
 
 use std::collections::VecDeque;
@@ -280,13 +284,13 @@ impl Spool {
             let _ = fs::remove_file(seg_path(&self.dir, first.seq));
             self.segments.pop_front();
         }
-        if let Some(first) = self.segments.front() {
-            if self.read.seq < first.seq {
-                self.read = Position {
-                    seq: first.seq,
-                    offset: 0,
-                };
-            }
+        if let Some(first) = self.segments.front()
+            && self.read.seq < first.seq
+        {
+            self.read = Position {
+                seq: first.seq,
+                offset: 0,
+            };
         }
     }
 
