@@ -110,6 +110,9 @@ impl Router {
                     format!("{kind}_{}", same + 1)
                 };
                 labels.push(label.clone());
+                // Known series start at 0, so rate() and ratios work before the first drop.
+                metrics.output_delivered(&label, stream.name(), 0);
+                metrics.output_dropped(&label, stream.name(), "queue_full", 0);
                 let sink: Box<dyn Sink> = match dest {
                     Destination::Stdout => Box::new(StdoutSink::new()),
                     Destination::File(path) => Box::new(FileSink::open(path, rotation)?),
