@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use super::file::{FileSink, Rotation};
 use super::queue::Queue;
@@ -23,6 +23,16 @@ use super::syslog::{SyslogSink, Transport};
 use super::webhook::{Format, WebhookConfig, WebhookSink};
 use super::{Destination, Doc, OutputError, Sink, Stream};
 use crate::metrics::Metrics;
+
+/// Every `reason` of `sensor_output_dropped_total`.
+pub const DROP_REASONS: [&str; 6] = [
+    "queue_full",
+    "spool_full",
+    "too_large",
+    "write_error",
+    "spool_error",
+    "shutdown",
+];
 
 /// Most documents handed to a sink at once.
 const BATCH: usize = 512;
@@ -207,6 +217,17 @@ impl Router {
             }
             if out.thread.is_finished() {
                 let _ = out.thread.join();
+                let dropped: u64 = DROP_REASONS
+                    .iter()
+                    .map(|r| self.metrics.output_dropped_count(&out.label, stream, r))
+                    .sum();
+                info!(
+                    output = %out.label,
+                    stream,
+                    delivered = self.metrics.output_delivered_count(&out.label, stream),
+                    dropped,
+                    "output statistics"
+                );
             } else {
                 all_done = false;
                 let left = out.queue.len() as u64;
