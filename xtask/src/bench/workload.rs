@@ -1,0 +1,191 @@
+//! The timed loops, run as a fresh `bench-workload` process each time (a new task, so it picks
+//! up the audit settings of the phase it runs in).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+/// One of the four loops of the overhead table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// open+close of one file.
+    OpenOne,
+    /// open+close over `Paths::many_count` distinct files.
+    OpenMany,
+    /// fork + execve(/bin/true) + waitpid.
+    ForkExec,
+    /// socket + connect to a loopback listener + close.
+    Connect,
+}
+
+impl Workload {
+    /// All of them, in the order they run within a phase.
+    pub const ALL: [Workload; 4] = [
+        Workload::OpenOne,
+        Workload::OpenMany,
+        Workload::ForkExec,
+        Workload::Connect,
+    ];
+
+    /// Short label for tables and JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            Workload::OpenOne => "open/close 1 file",
+            Workload::OpenMany => "open/close distinct files",
+            Workload::ForkExec => "fork+exec /bin/true",
+            Workload::Connect => "loopback TCP connect",
+        }
+    }
+
+    /// Iterations of a full run: each loop takes roughly one second on the reference VM.
+    fn iterations(self, many_count: u64) -> u64 {
+        match self {
+            Workload::OpenOne => 250_000,
+            Workload::OpenMany => many_count,
+            Workload::ForkExec => 1_000,
+            Workload::Connect => 10_000,
+        }
+    }
+}
+
+/// Where the workload binary and its files are.
+pub struct Runner {
+    /// The `bench-workload` binary.
+    pub binary: PathBuf,
+    /// Scratch folder holding the files the open loops use.
+    pub dir: PathBuf,
+    /// How many distinct files the open-many loop cycles through.
+    pub many_count: u64,
+    /// Divides every iteration count (10 under `--quick`).
+    pub divisor: u64,
+}
+
+/// What one run of a loop measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    /// Operations done.
+    pub ops: u64,
+    /// Wall time of the loop, in nanoseconds.
+    pub elapsed_ns: u64,
+}
+
+impl Sample {
+    /// Nanoseconds per operation.
+    pub fn ns_per_op(self) -> f64 {
+        self.elapsed_ns as f64 / self.ops.max(1) as f64
+    }
+}
+
+impl Runner {
+    fn single_file(&self) -> PathBuf {
+        self.dir.join("single")
+    }
+
+    fn many_dir(&self) -> PathBuf {
+        self.dir.join("many")
+    }
+
+    /// Creates the files the open loops use.
+    pub fn prepare(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        std::fs::write(self.single_file(), b"x").context("creating the single file")?;
+        let many = self.many_dir();
+        self.exec(&[
+            "create-files".as_ref(),
+            many.as_os_str(),
+            self.many_count.to_string().as_ref(),
+        ])
+        .map(drop)
+    }
+
+    /// Runs `workload` once.
+    pub fn run(&self, workload: Workload) -> anyhow::Result<Sample> {
+        let iters = (workload.iterations(self.many_count) / self.divisor).max(1);
+        let iters = iters.to_string();
+        let single = self.single_file();
+        let many = self.many_dir();
+        let count = self.many_count.to_string();
+        match workload {
+            Workload::OpenOne => {
+                self.exec(&["open-one".as_ref(), single.as_os_str(), iters.as_ref()])
+            }
+            Workload::OpenMany => self.exec(&[
+                "open-many".as_ref(),
+                many.as_os_str(),
+                count.as_ref(),
+                iters.as_ref(),
+            ]),
+            Workload::ForkExec => self.exec(&["fork-exec".as_ref(), iters.as_ref()]),
+            Workload::Connect => self.exec(&["connect".as_ref(), iters.as_ref()]),
+        }
+    }
+
+    /// fork+exec of /bin/true at `rate` per second (0: unpaced) for `secs` seconds.
+    pub fn exec_rate(&self, rate: u64, secs: u64, threads: u64) -> anyhow::Result<Sample> {
+        self.exec(&[
+            "exec-rate".as_ref(),
+            rate.to_string().as_ref(),
+            secs.to_string().as_ref(),
+            threads.to_string().as_ref(),
+        ])
+    }
+
+    fn exec(&self, args: &[&std::ffi::OsStr]) -> anyhow::Result<Sample> {
+        let out = Command::new(&self.binary)
+            .args(args)
+            .output()
+            .with_context(|| format!("running {}", self.binary.display()))?;
+        if !out.status.success() {
+            bail!(
+                "{} {:?} failed: {}",
+                self.binary.display(),
+                args,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        parse_sample(&text).with_context(|| format!("unexpected workload output {text:?}"))
+    }
+
+    /// Removes the scratch folder.
+    pub fn cleanup(&self) {
+        if self.dir.starts_with(Path::new("/tmp")) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Reads `ops=<N> elapsed_ns=<T>`.
+fn parse_sample(text: &str) -> Option<Sample> {
+    let mut ops = None;
+    let mut elapsed_ns = None;
+    for field in text.split_whitespace() {
+        match field.split_once('=') {
+            Some(("ops", v)) => ops = v.parse().ok(),
+            Some(("elapsed_ns", v)) => elapsed_ns = v.parse().ok(),
+            _ => {}
+        }
+    }
+    Some(Sample {
+        ops: ops?,
+        elapsed_ns: elapsed_ns?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_workload_line() {
+        let s = parse_sample("ops=10 elapsed_ns=2500\n").expect("valid line");
+        assert_eq!((s.ops, s.elapsed_ns), (10, 2500));
+        assert!((s.ns_per_op() - 250.0).abs() < 1e-9);
+        assert!(parse_sample("garbage").is_none());
+        assert!(parse_sample("ops=x elapsed_ns=1").is_none());
+    }
+}
