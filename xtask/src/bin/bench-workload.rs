@@ -211,8 +211,8 @@ fn exec_rate(rate: u64, secs: u64, threads: u64) -> anyhow::Result<(u64, Duratio
                     let mut n = 0;
                     let mut i = k;
                     while i < total {
-                        if rate > 0 {
-                            let due = Duration::from_nanos(i * 1_000_000_000 / rate);
+                        if let Some(due_ns) = (i * 1_000_000_000).checked_div(rate) {
+                            let due = Duration::from_nanos(due_ns);
                             if let Some(wait) = due.checked_sub(start.elapsed()) {
                                 std::thread::sleep(wait);
                             }
