@@ -53,9 +53,10 @@ if [ "$(id -u)" = 0 ]; then
         mount -t bpf bpf /sys/fs/bpf
     fi
 
-    # 4. Debian packages used by the tests (iproute2 for network namespaces, bpftool to check
-    #    that nothing stays attached, netcat/socat/curl/python3 for attack scenarios).
-    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux)
+    # 4. Debian packages used by the tests and the bench (iproute2 for network namespaces,
+    #    bpftool to check that nothing stays attached and to read eBPF run times,
+    #    netcat/socat/curl/python3 for attack scenarios, auditd as the bench's baseline).
+    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux auditd)
     missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -252,7 +252,7 @@ fn write_config(scratch: &Path) -> anyhow::Result<PathBuf> {
         ("max_log_file", "16".into()),
         ("num_logs", "2".into()),
         ("max_log_file_action", "ROTATE".into()),
-        ("space_left", "1".into()),
+        ("space_left", "2".into()),
         ("space_left_action", "IGNORE".into()),
         ("admin_space_left", "1".into()),
         ("admin_space_left_action", "IGNORE".into()),

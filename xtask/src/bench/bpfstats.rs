@@ -3,8 +3,10 @@
 //! The sensor's programs are found through its own file descriptors (`/proc/PID/fdinfo`: a
 //! program fd shows `prog_id`, a tracepoint link shows `prog_id` and `tp_name`), so programs
 //! other engineers load on the same machine are never counted, and new hooks need no change
-//! here. Counters come from `bpftool --json prog show` (names included); fdinfo's own
-//! `run_time_ns`/`run_cnt` are the fallback when bpftool is missing.
+//! here. The counters are the kernel's `run_time_ns`/`run_cnt`, read from fdinfo (the same
+//! values `bpftool --json prog show` prints) so that taking a snapshot execs nothing: a bpftool
+//! exec would itself run the exec hooks between two snapshots. bpftool is only asked when
+//! fdinfo lacks the counters or a program has no tracepoint link to name it.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -70,6 +72,7 @@ pub struct HookCost {
 pub fn snapshot(pid: u32) -> Snapshot {
     let mut progs = Snapshot::new();
     let mut hooks = BTreeMap::new();
+    let mut complete = true;
     let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
         return progs;
     };
@@ -84,21 +87,29 @@ pub fn snapshot(pid: u32) -> Snapshot {
         if let Some(tp) = fields.get("tp_name") {
             hooks.insert(id, tp.to_string());
         } else if fields.contains_key("prog_type") {
-            let num = |k: &str| fields.get(k).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let num = |k: &str| fields.get(k).and_then(|v| v.parse().ok());
+            complete &= num("run_cnt").is_some();
             progs.insert(
                 id,
                 ProgCounters {
                     hook: format!("prog {id}"),
-                    run_time_ns: num("run_time_ns"),
-                    run_cnt: num("run_cnt"),
+                    run_time_ns: num("run_time_ns").unwrap_or(0),
+                    run_cnt: num("run_cnt").unwrap_or(0),
                 },
             );
         }
     }
-    if let Some(listed) = bpftool_progs() {
+    let unnamed = progs.keys().any(|id| !hooks.contains_key(id));
+    if (unnamed || !complete)
+        && let Some(listed) = bpftool_progs()
+    {
         for (id, prog) in progs.iter_mut() {
             if let Some(p) = listed.get(id) {
-                *prog = p.clone();
+                prog.hook = p.hook.clone();
+                if !complete {
+                    prog.run_time_ns = p.run_time_ns;
+                    prog.run_cnt = p.run_cnt;
+                }
             }
         }
     }

@@ -109,9 +109,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
 
 fn build(root: &std::path::Path) -> anyhow::Result<()> {
     for args in [
-        &["build", "--release", "--package", "sensor"][..],
+        &["build", "--quiet", "--release", "--package", "sensor"][..],
         &[
             "build",
+            "--quiet",
             "--release",
             "--package",
             "xtask",

@@ -8,12 +8,13 @@
 //! bench-workload open-one <path> <iters>
 //! bench-workload open-many <dir> <count> <iters>
 //! bench-workload fork-exec <iters>
-//! bench-workload connect <iters>
+//! bench-workload connect <iters>        (connect + accept4 per iteration)
 //! bench-workload exec-rate <per-second, 0 = unpaced> <seconds> <threads>
 //! ```
 
 use std::ffi::CString;
 use std::net::TcpListener;
+use std::os::fd::AsRawFd as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -32,8 +33,9 @@ fn main() -> anyhow::Result<()> {
     };
     let (ops, elapsed) = match arg(0)? {
         "create-files" => {
+            let start = Instant::now();
             create_files(arg(1)?, num(2)?)?;
-            return Ok(());
+            (num(2)?, start.elapsed())
         }
         "open-one" => open_loop(&[c_path(arg(1)?)?], num(2)?)?,
         "open-many" => {
@@ -143,16 +145,14 @@ impl Exec {
     }
 }
 
-/// connect to a loopback listener served by a thread of this process, then close with
-/// SO_LINGER 0 (RST), so that 100k connections leave no TIME_WAIT sockets behind.
+/// connect to a loopback listener of this process and accept the connection in the same
+/// thread (on loopback the handshake is complete when connect returns), so that one iteration
+/// is one connect plus one accept4 with no cross-thread scheduling in the figure. The client
+/// closes first with SO_LINGER 0 (RST), so 100k connections leave no TIME_WAIT sockets behind.
 fn connect_loop(iters: u64) -> anyhow::Result<(u64, Duration)> {
     let listener = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            drop(conn);
-        }
-    });
+    let lfd = listener.as_raw_fd();
     // SAFETY: sockaddr_in is plain data; zeroed is a valid value.
     let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
     addr.sin_family = libc::AF_INET as libc::sa_family_t;
@@ -164,7 +164,7 @@ fn connect_loop(iters: u64) -> anyhow::Result<(u64, Duration)> {
     };
     let start = Instant::now();
     for _ in 0..iters {
-        // SAFETY: plain socket syscalls on a fd we own and close.
+        // SAFETY: plain socket syscalls on fds we own and close; the listener outlives the loop.
         unsafe {
             let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
             if fd < 0 {
@@ -180,6 +180,17 @@ fn connect_loop(iters: u64) -> anyhow::Result<(u64, Duration)> {
                 libc::close(fd);
                 return Err(err).context("connect to 127.0.0.1");
             }
+            let conn = libc::accept4(
+                lfd,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_CLOEXEC,
+            );
+            if conn < 0 {
+                let err = std::io::Error::last_os_error();
+                libc::close(fd);
+                return Err(err).context("accept4 on 127.0.0.1");
+            }
             libc::setsockopt(
                 fd,
                 libc::SOL_SOCKET,
@@ -188,6 +199,7 @@ fn connect_loop(iters: u64) -> anyhow::Result<(u64, Duration)> {
                 size_of::<libc::linger>() as libc::socklen_t,
             );
             libc::close(fd);
+            libc::close(conn);
         }
     }
     Ok((iters, start.elapsed()))
