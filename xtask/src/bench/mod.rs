@@ -7,6 +7,7 @@
 
 mod audit;
 mod bpfstats;
+mod interrupt;
 mod report;
 mod sensor;
 mod sweep;
@@ -86,6 +87,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         many_count: if args.quick { 10_000 } else { 100_000 },
         divisor: if args.quick { 10 } else { 1 },
     };
+    interrupt::install();
     eprintln!(
         "bench: creating {} files in {}",
         runner.many_count,
@@ -157,6 +159,7 @@ fn measure_all(
         let mut order = configs.clone();
         order.rotate_left(round as usize % configs.len());
         for config in order {
+            interrupt::check()?;
             eprintln!("bench: round {}/{rounds}: {}", round + 1, config.name());
             let monitor = Monitor::start(config, sensor_bin, args, runner, audit_guard.as_ref())?;
             for (w, workload) in Workload::ALL.iter().enumerate() {
@@ -183,7 +186,9 @@ fn measure_all(
         sensor_args: &args.sensor_args,
         secs: args.sweep_secs.unwrap_or(if args.quick { 1 } else { 5 }),
     };
+    interrupt::check()?;
     let sweep_rows = sweep::sweep(&cfg, runner, &args.rates)?;
+    interrupt::check()?;
     let max_rate = sweep::max_rate(&cfg, runner, &sweep_rows)?;
     let peak_rss_bytes = sweep_rows.iter().filter_map(|r| r.peak_rss_bytes).max();
     drop(audit_guard);
@@ -208,7 +213,10 @@ fn measure_all(
     }
     Ok(Report {
         date,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: std::iter::once("cargo xtask".to_string())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" "),
         machine: machine(),
         rounds,
         quick: args.quick,
