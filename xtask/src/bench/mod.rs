@@ -140,6 +140,7 @@ fn measure_all(
     sensor_bin: &std::path::Path,
 ) -> anyhow::Result<Report> {
     let date = utc_now();
+    let load_start = load_average();
     let rounds = if args.quick { 1 } else { args.rounds.max(1) };
     let mut configs = vec![Config::None, Config::Sensor];
     if !args.no_auditd {
@@ -213,6 +214,8 @@ fn measure_all(
     }
     Ok(Report {
         date,
+        commit: git_describe(),
+        load_average: [load_start, load_average()],
         command: std::iter::once("cargo xtask".to_string())
             .chain(std::env::args().skip(1))
             .collect::<Vec<_>>()
@@ -355,6 +358,25 @@ fn machine() -> Machine {
             .to_string(),
         cpu_model,
     }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn git_describe() -> String {
+    Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .current_dir(crate::workspace_root())
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 fn utc_now() -> String {

@@ -14,6 +14,11 @@ pub struct Report {
     pub date: String,
     /// The command line.
     pub command: String,
+    /// `git describe --always --dirty` of the tree that was measured.
+    pub commit: String,
+    /// /proc/loadavg (1, 5, 15 min) when the bench started and when it ended: other work on
+    /// the machine shows up here.
+    pub load_average: [String; 2],
     /// Where it ran.
     pub machine: Machine,
     /// Interleaved rounds of the overhead table.
@@ -143,6 +148,11 @@ impl Report {
             } else {
                 ""
             }
+        );
+        let _ = writeln!(
+            s,
+            "commit {}; load average at start {}, at end {}",
+            self.commit, self.load_average[0], self.load_average[1]
         );
         let _ = writeln!(
             s,
