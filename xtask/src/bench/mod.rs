@@ -77,6 +77,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if !args.no_auditd {
         audit::check_installed()?;
     }
+    // Two benches at once would fight over audit rules and measure each other.
+    let _lock = exclusive_lock()?;
     let root = crate::workspace_root();
     build(&root)?;
     let sensor_bin = root.join("target/release/sensor");
@@ -107,6 +109,23 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing {}", json_path.display()))?;
     eprintln!("bench: JSON written to {}", json_path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Holds `/run/sensor-bench.lock` (flock) for the life of the returned file.
+fn exclusive_lock() -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd as _;
+    let path = "/run/sensor-bench.lock";
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening {path}"))?;
+    // SAFETY: flock on a fd we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        bail!("another `cargo xtask bench` is running (it holds {path})");
+    }
+    Ok(file)
 }
 
 fn build(root: &std::path::Path) -> anyhow::Result<()> {
