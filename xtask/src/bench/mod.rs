@@ -172,8 +172,7 @@ fn measure_all(
         Some(audit::AuditGuard::install()?)
     };
 
-    // samples[config][workload] = ns/op per round
-    let mut samples: BTreeMap<&str, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
+    let mut samples: Samples = BTreeMap::new();
     let mut lost_per_round = Vec::new();
     for round in 0..rounds {
         let mut order = configs.clone();
@@ -189,7 +188,10 @@ fn measure_all(
                     .or_default()
                     .entry(w)
                     .or_default()
-                    .push(sample.ns_per_op());
+                    .push((
+                        sample.ns_per_op(),
+                        sample.cpu_ns_per_op().unwrap_or(f64::NAN),
+                    ));
             }
             if let Some(lost) = monitor.stop()? {
                 lost_per_round.push(lost);
@@ -253,6 +255,9 @@ fn measure_all(
     })
 }
 
+/// (wall ns/op, CPU ns/op) per round, by configuration name, then by workload index.
+type Samples<'a> = BTreeMap<&'a str, BTreeMap<usize, Vec<(f64, f64)>>>;
+
 /// A running monitor of one configuration.
 enum Monitor {
     None,
@@ -303,8 +308,15 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-fn overhead_rows(samples: &BTreeMap<&str, BTreeMap<usize, Vec<f64>>>) -> Vec<OverheadRow> {
+fn overhead_rows(samples: &Samples) -> Vec<OverheadRow> {
     let empty = Vec::new();
+    let ratios = |values: &[(f64, f64)], base: &[(f64, f64)], cpu: bool| -> Vec<f64> {
+        values
+            .iter()
+            .zip(base)
+            .map(|(v, b)| if cpu { v.1 / b.1 } else { v.0 / b.0 })
+            .collect()
+    };
     Workload::ALL
         .iter()
         .enumerate()
@@ -317,14 +329,18 @@ fn overhead_rows(samples: &BTreeMap<&str, BTreeMap<usize, Vec<f64>>>) -> Vec<Ove
                 .iter()
                 .filter_map(|(name, by_workload)| {
                     let values = by_workload.get(&w)?;
-                    let ratios: Vec<f64> = values.iter().zip(base).map(|(v, b)| v / b).collect();
+                    let wall: Vec<f64> = values.iter().map(|v| v.0).collect();
+                    let cpu: Vec<f64> = values.iter().map(|v| v.1).collect();
+                    let wall_ratios = ratios(values, base, false);
                     Some((
                         name.to_string(),
                         ConfigResult {
-                            median_ns_per_op: median(values),
-                            median_ratio: median(&ratios),
-                            ns_per_op: values.clone(),
-                            ratios,
+                            median_ns_per_op: median(&wall),
+                            median_ratio: median(&wall_ratios),
+                            ns_per_op: wall,
+                            ratios: wall_ratios,
+                            median_cpu_ratio: median(&ratios(values, base, true)),
+                            cpu_ns_per_op: cpu,
                         },
                     ))
                 })
@@ -416,20 +432,22 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(median(&[]).is_nan());
-        let mut samples: BTreeMap<&str, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
+        let mut samples: Samples = BTreeMap::new();
         samples
             .entry("none")
             .or_default()
-            .insert(0, vec![100.0, 110.0, 90.0]);
+            .insert(0, vec![(100.0, 10.0), (110.0, 10.0), (90.0, 10.0)]);
         samples
             .entry("sensor")
             .or_default()
-            .insert(0, vec![120.0, 121.0, 117.0]);
+            .insert(0, vec![(120.0, 20.0), (121.0, 30.0), (117.0, 10.0)]);
         let rows = overhead_rows(&samples);
         let sensor = &rows[0].configs["sensor"];
         assert_eq!(sensor.median_ns_per_op, 120.0);
         // per-round ratios 1.2, 1.1, 1.3 -> 1.2
         assert!((sensor.median_ratio - 1.2).abs() < 1e-9);
+        assert!((sensor.median_cpu_ratio - 2.0).abs() < 1e-9);
+        assert!((sensor.median_cpu_ratio - 2.0).abs() < 1e-9);
         assert!(rows[1].configs.is_empty());
     }
 }

@@ -76,6 +76,10 @@ pub struct ConfigResult {
     pub ratios: Vec<f64>,
     /// Median of `ratios`.
     pub median_ratio: f64,
+    /// CPU ns (user+sys of the loop process) per operation, one per round.
+    pub cpu_ns_per_op: Vec<f64>,
+    /// Median over rounds of this round's CPU ns/op over the same round's no-monitor value.
+    pub median_cpu_ratio: f64,
 }
 
 /// Hook costs during one workload.
@@ -177,6 +181,30 @@ impl Report {
                         if *c != "none" {
                             let _ = write!(s, "{:>7.2}x", r.median_ratio);
                         }
+                    }
+                    None => {
+                        let _ = write!(s, "{:>14}", "-");
+                    }
+                }
+            }
+            s.push('\n');
+        }
+        let _ = writeln!(
+            s,
+            "\nCPU-time ratios (user+sys of the loop process per op; steadier under other load, \
+             but blind to work a monitor does in its own processes, e.g. auditd writing logs)"
+        );
+        let _ = write!(s, "{:<28}", "workload");
+        for c in configs.iter().filter(|c| **c != "none") {
+            let _ = write!(s, "{:>14}", format!("{c} cpu ratio"));
+        }
+        s.push('\n');
+        for row in &self.overhead {
+            let _ = write!(s, "{:<28}", row.label);
+            for c in configs.iter().filter(|c| **c != "none") {
+                match row.configs.get(*c) {
+                    Some(r) => {
+                        let _ = write!(s, "{:>13.2}x", r.median_cpu_ratio);
                     }
                     None => {
                         let _ = write!(s, "{:>14}", "-");

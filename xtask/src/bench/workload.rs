@@ -71,12 +71,19 @@ pub struct Sample {
     pub ops: u64,
     /// Wall time of the loop, in nanoseconds.
     pub elapsed_ns: u64,
+    /// CPU time (user+sys, with reaped children) of the loop process, in nanoseconds.
+    pub cpu_ns: Option<u64>,
 }
 
 impl Sample {
     /// Nanoseconds per operation.
     pub fn ns_per_op(self) -> f64 {
         self.elapsed_ns as f64 / self.ops.max(1) as f64
+    }
+
+    /// CPU nanoseconds per operation.
+    pub fn cpu_ns_per_op(self) -> Option<f64> {
+        Some(self.cpu_ns? as f64 / self.ops.max(1) as f64)
     }
 }
 
@@ -166,20 +173,23 @@ impl Runner {
     }
 }
 
-/// Reads `ops=<N> elapsed_ns=<T>`.
+/// Reads `ops=<N> elapsed_ns=<T> [cpu_ns=<C>]`.
 fn parse_sample(text: &str) -> Option<Sample> {
     let mut ops = None;
     let mut elapsed_ns = None;
+    let mut cpu_ns = None;
     for field in text.split_whitespace() {
         match field.split_once('=') {
             Some(("ops", v)) => ops = v.parse().ok(),
             Some(("elapsed_ns", v)) => elapsed_ns = v.parse().ok(),
+            Some(("cpu_ns", v)) => cpu_ns = v.parse().ok(),
             _ => {}
         }
     }
     Some(Sample {
         ops: ops?,
         elapsed_ns: elapsed_ns?,
+        cpu_ns,
     })
 }
 
@@ -190,7 +200,9 @@ mod tests {
     #[test]
     fn parses_the_workload_line() {
         let s = parse_sample("ops=10 elapsed_ns=2500\n").expect("valid line");
-        assert_eq!((s.ops, s.elapsed_ns), (10, 2500));
+        assert_eq!((s.ops, s.elapsed_ns, s.cpu_ns), (10, 2500, None));
+        let s = parse_sample("ops=10 elapsed_ns=2500 cpu_ns=1000").expect("valid line");
+        assert_eq!(s.cpu_ns_per_op(), Some(100.0));
         assert!((s.ns_per_op() - 250.0).abs() < 1e-9);
         assert!(parse_sample("garbage").is_none());
         assert!(parse_sample("ops=x elapsed_ns=1").is_none());

@@ -31,11 +31,11 @@ fn main() -> anyhow::Result<()> {
         s.parse()
             .with_context(|| format!("argument {i} ({s:?}) is not a number"))
     };
-    let (ops, elapsed) = match arg(0)? {
+    let (ops, (elapsed, cpu_ns)) = match arg(0)? {
         "create-files" => {
-            let start = Instant::now();
+            let clock = Clock::start();
             create_files(arg(1)?, num(2)?)?;
-            (num(2)?, start.elapsed())
+            (num(2)?, clock.stop())
         }
         "open-one" => open_loop(&[c_path(arg(1)?)?], num(2)?)?,
         "open-many" => {
@@ -46,18 +46,60 @@ fn main() -> anyhow::Result<()> {
         }
         "fork-exec" => {
             let exec = Exec::new()?;
-            let start = Instant::now();
+            let clock = Clock::start();
             for _ in 0..num(1)? {
                 exec.run()?;
             }
-            (num(1)?, start.elapsed())
+            (num(1)?, clock.stop())
         }
         "connect" => connect_loop(num(1)?)?,
         "exec-rate" => exec_rate(num(1)?, num(2)?, num(3)?)?,
         other => bail!("unknown workload {other:?}"),
     };
-    println!("ops={ops} elapsed_ns={}", elapsed.as_nanos());
+    println!(
+        "ops={ops} elapsed_ns={} cpu_ns={cpu_ns}",
+        elapsed.as_nanos()
+    );
     Ok(())
+}
+
+/// Wall time and CPU time (user+sys of this process and of its reaped children) of a loop.
+/// CPU time is less sensitive to other load on the machine, but blind to work that a monitor
+/// does in its own processes.
+struct Clock {
+    wall: Instant,
+    cpu_ns: u64,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Clock {
+            cpu_ns: cpu_ns(),
+            wall: Instant::now(),
+        }
+    }
+
+    fn stop(&self) -> (Duration, u64) {
+        let wall = self.wall.elapsed();
+        (wall, cpu_ns().saturating_sub(self.cpu_ns))
+    }
+}
+
+fn cpu_ns() -> u64 {
+    let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN]
+        .into_iter()
+        .map(|who| {
+            // SAFETY: rusage is plain data and getrusage fills it.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: a valid pointer to our rusage.
+            if unsafe { libc::getrusage(who, &mut ru) } == 0 {
+                tv(ru.ru_utime) + tv(ru.ru_stime)
+            } else {
+                0
+            }
+        })
+        .sum()
 }
 
 fn file_name(dir: &str, i: u64) -> String {
@@ -78,11 +120,11 @@ fn create_files(dir: &str, count: u64) -> anyhow::Result<()> {
 }
 
 /// open(O_RDONLY) + close, cycling through `paths`.
-fn open_loop(paths: &[CString], iters: u64) -> anyhow::Result<(u64, Duration)> {
+fn open_loop(paths: &[CString], iters: u64) -> anyhow::Result<(u64, (Duration, u64))> {
     if paths.is_empty() {
         bail!("no paths to open");
     }
-    let start = Instant::now();
+    let clock = Clock::start();
     let mut next = 0;
     for _ in 0..iters {
         let path = &paths[next];
@@ -95,7 +137,7 @@ fn open_loop(paths: &[CString], iters: u64) -> anyhow::Result<(u64, Duration)> {
         // SAFETY: we own fd.
         unsafe { libc::close(fd) };
     }
-    Ok((iters, start.elapsed()))
+    Ok((iters, clock.stop()))
 }
 
 /// fork + execve("/bin/true") + waitpid, with argv/envp built once.
@@ -149,7 +191,7 @@ impl Exec {
 /// thread (on loopback the handshake is complete when connect returns), so that one iteration
 /// is one connect plus one accept4 with no cross-thread scheduling in the figure. The client
 /// closes first with SO_LINGER 0 (RST), so 100k connections leave no TIME_WAIT sockets behind.
-fn connect_loop(iters: u64) -> anyhow::Result<(u64, Duration)> {
+fn connect_loop(iters: u64) -> anyhow::Result<(u64, (Duration, u64))> {
     let listener = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let lfd = listener.as_raw_fd();
@@ -162,7 +204,7 @@ fn connect_loop(iters: u64) -> anyhow::Result<(u64, Duration)> {
         l_onoff: 1,
         l_linger: 0,
     };
-    let start = Instant::now();
+    let clock = Clock::start();
     for _ in 0..iters {
         // SAFETY: plain socket syscalls on fds we own and close; the listener outlives the loop.
         unsafe {
@@ -202,19 +244,20 @@ fn connect_loop(iters: u64) -> anyhow::Result<(u64, Duration)> {
             libc::close(conn);
         }
     }
-    Ok((iters, start.elapsed()))
+    Ok((iters, clock.stop()))
 }
 
 /// fork+exec of /bin/true at `rate` per second (0: as fast as possible) for `secs` seconds,
 /// spread over `threads` threads so that one slow exec does not hold back the schedule. A
 /// thread that falls behind runs its late execs back to back (no catch-up sleep), so the
 /// achieved rate, not the requested one, is what the caller reads.
-fn exec_rate(rate: u64, secs: u64, threads: u64) -> anyhow::Result<(u64, Duration)> {
+fn exec_rate(rate: u64, secs: u64, threads: u64) -> anyhow::Result<(u64, (Duration, u64))> {
     let exec = Exec::new()?;
     let threads = threads.max(1);
     let total = if rate == 0 { u64::MAX } else { rate * secs };
     let until = Duration::from_secs(secs);
-    let start = Instant::now();
+    let clock = Clock::start();
+    let start = clock.wall;
     let done = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|k| {
@@ -244,5 +287,5 @@ fn exec_rate(rate: u64, secs: u64, threads: u64) -> anyhow::Result<(u64, Duratio
             .map(|w| w.join().unwrap_or_else(|_| bail!("worker panicked")))
             .sum::<anyhow::Result<u64>>()
     })?;
-    Ok((done, start.elapsed()))
+    Ok((done, clock.stop()))
 }
