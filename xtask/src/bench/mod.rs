@@ -45,6 +45,11 @@ pub struct BenchArgs {
     /// Leave out the auditd configuration (for a machine without auditd).
     #[arg(long)]
     no_auditd: bool,
+    /// Run the loops and the monitors at this nice value (they inherit it from the bench), so
+    /// that other work on a shared machine disturbs them less; -10 is a good choice there.
+    /// Kernel threads such as kauditd keep their own priority.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    nice: i32,
     /// Extra argument for `sensor run` (repeatable), e.g. `--sensor-arg=--ringbuf-kib=256`.
     #[arg(long = "sensor-arg", allow_hyphen_values = true)]
     sensor_args: Vec<String>,
@@ -95,8 +100,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         runner.many_count,
         scratch.display()
     );
-    runner.prepare()?;
-    let result = measure_all(args, &runner, &sensor_bin);
+    if args.nice != 0 {
+        // SAFETY: setpriority on our own process.
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, args.nice) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("setting the nice value");
+        }
+    }
+    let result = runner
+        .prepare()
+        .and_then(|()| measure_all(args, &runner, &sensor_bin));
     runner.cleanup();
     let report = result?;
 
@@ -244,6 +256,7 @@ fn measure_all(
         machine: machine(),
         rounds,
         quick: args.quick,
+        nice: args.nice,
         overhead,
         overhead_lost_per_round: lost_per_round,
         hook_costs,

@@ -25,6 +25,8 @@ pub struct Report {
     pub rounds: u32,
     /// `--quick`: short loops, not for publishing.
     pub quick: bool,
+    /// Nice value the bench ran at (inherited by the loops and the monitors).
+    pub nice: i32,
     /// One row per workload.
     pub overhead: Vec<OverheadRow>,
     /// Events the sensor lost in each overhead round (`None`: it did not say).
@@ -155,8 +157,8 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "commit {}; load average at start {}, at end {}",
-            self.commit, self.load_average[0], self.load_average[1]
+            "commit {}; nice {}; load average at start {}, at end {}",
+            self.commit, self.nice, self.load_average[0], self.load_average[1]
         );
         let _ = writeln!(
             s,
@@ -196,7 +198,7 @@ impl Report {
         );
         let _ = write!(s, "{:<28}", "workload");
         for c in configs.iter().filter(|c| **c != "none") {
-            let _ = write!(s, "{:>14}", format!("{c} cpu ratio"));
+            let _ = write!(s, "{:>18}", format!("{c} cpu ratio"));
         }
         s.push('\n');
         for row in &self.overhead {
@@ -204,10 +206,10 @@ impl Report {
             for c in configs.iter().filter(|c| **c != "none") {
                 match row.configs.get(*c) {
                     Some(r) => {
-                        let _ = write!(s, "{:>13.2}x", r.median_cpu_ratio);
+                        let _ = write!(s, "{:>17.2}x", r.median_cpu_ratio);
                     }
                     None => {
-                        let _ = write!(s, "{:>14}", "-");
+                        let _ = write!(s, "{:>18}", "-");
                     }
                 }
             }
