@@ -87,10 +87,16 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let root = crate::workspace_root();
     build(&root)?;
     let sensor_bin = root.join("target/release/sensor");
-    let scratch = PathBuf::from(format!("/tmp/sensor-bench-{}", std::process::id()));
+    let tag = format!("sensor-bench-{}", std::process::id());
+    let shm = std::path::Path::new("/dev/shm");
     let runner = Runner {
         binary: root.join("target/release/bench-workload"),
-        dir: scratch.clone(),
+        files: if shm.is_dir() {
+            shm.join(&tag)
+        } else {
+            PathBuf::from("/tmp").join(&tag)
+        },
+        scratch: PathBuf::from("/tmp").join(&tag),
         many_count: if args.quick { 10_000 } else { 100_000 },
         divisor: if args.quick { 10 } else { 1 },
     };
@@ -98,7 +104,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     eprintln!(
         "bench: creating {} files in {}",
         runner.many_count,
-        scratch.display()
+        runner.files.display()
     );
     if args.nice != 0 {
         // SAFETY: setpriority on our own process.
@@ -183,6 +189,13 @@ fn measure_all(
     } else {
         Some(audit::AuditGuard::install()?)
     };
+
+    // One untimed pass of each loop: warms the dentry cache of the file set and the binaries,
+    // which would otherwise land on whichever configuration happens to run first.
+    eprintln!("bench: warm-up");
+    for workload in Workload::ALL {
+        runner.run(workload)?;
+    }
 
     let mut samples: Samples = BTreeMap::new();
     let mut lost_per_round = Vec::new();
@@ -293,7 +306,7 @@ impl Monitor {
             }
             Config::Auditd => {
                 let guard = guard.context("auditd configuration without the audit guard")?;
-                Monitor::Auditd(audit::Auditd::start(&runner.dir, guard)?)
+                Monitor::Auditd(audit::Auditd::start(&runner.scratch, guard)?)
             }
         };
         // Start-up work (loading, seeding) should not land in the first loop.

@@ -114,7 +114,7 @@ fn create_files(dir: &str, count: u64) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {dir}"))?;
     for i in 0..count {
         let name = file_name(dir, i);
-        std::fs::write(&name, b"x").with_context(|| format!("creating {name}"))?;
+        std::fs::File::create(&name).with_context(|| format!("creating {name}"))?;
     }
     Ok(())
 }
