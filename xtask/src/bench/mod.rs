@@ -177,6 +177,7 @@ fn measure_all(
     sensor_bin: &std::path::Path,
 ) -> anyhow::Result<Report> {
     let date = utc_now();
+    let commit = git_describe();
     let load_start = load_average();
     let rounds = if args.quick { 1 } else { args.rounds.max(1) };
     let mut configs = vec![Config::None, Config::Sensor];
@@ -260,7 +261,7 @@ fn measure_all(
     }
     Ok(Report {
         date,
-        commit: git_describe(),
+        commit,
         load_average: [load_start, load_average()],
         command: std::iter::once("cargo xtask".to_string())
             .chain(std::env::args().skip(1))
