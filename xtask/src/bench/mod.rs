@@ -7,21 +7,21 @@
 
 mod audit;
 mod bpfstats;
+mod host;
 mod interrupt;
+mod overhead;
 mod report;
 mod sensor;
 mod sweep;
 mod workload;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
-use std::time::Duration;
+use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 
-use report::{ConfigResult, Machine, OverheadRow, Report, WorkloadHooks};
+use report::{Report, WorkloadHooks};
 use workload::{Runner, Workload};
 
 /// Arguments of `cargo xtask bench`.
@@ -54,25 +54,6 @@ pub struct BenchArgs {
     #[arg(long = "sensor-arg", allow_hyphen_values = true)]
     sensor_args: Vec<String>,
 }
-
-/// One monitor configuration of the overhead rounds.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Config {
-    None,
-    Sensor,
-    Auditd,
-}
-
-impl Config {
-    fn name(self) -> &'static str {
-        match self {
-            Config::None => "none",
-            Config::Sensor => "sensor",
-            Config::Auditd => "auditd",
-        }
-    }
-}
-
 /// Runs the whole bench.
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     // SAFETY: geteuid has no preconditions.
@@ -83,9 +64,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         audit::check_installed()?;
     }
     // Two benches at once would fight over audit rules and measure each other.
-    let _lock = exclusive_lock()?;
+    let _lock = host::exclusive_lock()?;
     let root = crate::workspace_root();
-    build(&root)?;
+    host::build(&root)?;
     let sensor_bin = root.join("target/release/sensor");
     let tag = format!("sensor-bench-{}", std::process::id());
     let shm = std::path::Path::new("/dev/shm");
@@ -128,61 +109,18 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     eprintln!("bench: JSON written to {}", json_path.display());
     Ok(ExitCode::SUCCESS)
 }
-
-/// Holds `/run/sensor-bench.lock` (flock) for the life of the returned file.
-fn exclusive_lock() -> anyhow::Result<std::fs::File> {
-    use std::os::fd::AsRawFd as _;
-    let path = "/run/sensor-bench.lock";
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening {path}"))?;
-    // SAFETY: flock on a fd we own.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        bail!("another `cargo xtask bench` is running (it holds {path})");
-    }
-    Ok(file)
-}
-
-fn build(root: &std::path::Path) -> anyhow::Result<()> {
-    for args in [
-        &["build", "--quiet", "--release", "--package", "sensor"][..],
-        &[
-            "build",
-            "--quiet",
-            "--release",
-            "--package",
-            "xtask",
-            "--bin",
-            "bench-workload",
-        ][..],
-    ] {
-        let status = Command::new(env!("CARGO"))
-            .args(args)
-            .current_dir(root)
-            .status()
-            .context("running cargo build")?;
-        if !status.success() {
-            bail!("cargo {} failed", args.join(" "));
-        }
-    }
-    Ok(())
-}
-
 fn measure_all(
     args: &BenchArgs,
     runner: &Runner,
     sensor_bin: &std::path::Path,
 ) -> anyhow::Result<Report> {
-    let date = utc_now();
-    let commit = git_describe();
-    let load_start = load_average();
+    let date = host::utc_now();
+    let commit = host::git_describe();
+    let load_start = host::load_average();
     let rounds = if args.quick { 1 } else { args.rounds.max(1) };
-    let mut configs = vec![Config::None, Config::Sensor];
+    let mut configs = vec![overhead::Config::None, overhead::Config::Sensor];
     if !args.no_auditd {
-        configs.push(Config::Auditd);
+        configs.push(overhead::Config::Auditd);
     }
     // Loaded before any workload process is forked; restored (dropped) at the very end.
     let audit_guard = if args.no_auditd {
@@ -198,33 +136,14 @@ fn measure_all(
         runner.run(workload)?;
     }
 
-    let mut samples: Samples = BTreeMap::new();
-    let mut lost_per_round = Vec::new();
-    for round in 0..rounds {
-        let mut order = configs.clone();
-        order.rotate_left(round as usize % configs.len());
-        for config in order {
-            interrupt::check()?;
-            eprintln!("bench: round {}/{rounds}: {}", round + 1, config.name());
-            let monitor = Monitor::start(config, sensor_bin, args, runner, audit_guard.as_ref())?;
-            for (w, workload) in Workload::ALL.iter().enumerate() {
-                let sample = runner.run(*workload)?;
-                samples
-                    .entry(config.name())
-                    .or_default()
-                    .entry(w)
-                    .or_default()
-                    .push((
-                        sample.ns_per_op(),
-                        sample.cpu_ns_per_op().unwrap_or(f64::NAN),
-                    ));
-            }
-            if let Some(lost) = monitor.stop()? {
-                lost_per_round.push(lost);
-            }
-        }
-    }
-    let overhead = overhead_rows(&samples);
+    let (overhead, lost_per_round) = overhead::rounds(
+        &configs,
+        rounds,
+        runner,
+        sensor_bin,
+        &args.sensor_args,
+        audit_guard.as_ref(),
+    )?;
 
     eprintln!("bench: kernel time per hook");
     let hook_costs = hook_costs(sensor_bin, &args.sensor_args, runner)?;
@@ -262,12 +181,12 @@ fn measure_all(
     Ok(Report {
         date,
         commit,
-        load_average: [load_start, load_average()],
+        load_average: [load_start, host::load_average()],
         command: std::iter::once("cargo xtask".to_string())
             .chain(std::env::args().skip(1))
             .collect::<Vec<_>>()
             .join(" "),
-        machine: machine(),
+        machine: host::machine(),
         rounds,
         quick: args.quick,
         nice: args.nice,
@@ -281,106 +200,6 @@ fn measure_all(
         notes,
     })
 }
-
-/// (wall ns/op, CPU ns/op) per round, by configuration name, then by workload index.
-type Samples<'a> = BTreeMap<&'a str, BTreeMap<usize, Vec<(f64, f64)>>>;
-
-/// A running monitor of one configuration.
-enum Monitor {
-    None,
-    Sensor(sensor::Sensor),
-    Auditd(audit::Auditd),
-}
-
-impl Monitor {
-    fn start(
-        config: Config,
-        sensor_bin: &std::path::Path,
-        args: &BenchArgs,
-        runner: &Runner,
-        guard: Option<&audit::AuditGuard>,
-    ) -> anyhow::Result<Self> {
-        let monitor = match config {
-            Config::None => Monitor::None,
-            Config::Sensor => {
-                Monitor::Sensor(sensor::Sensor::start(sensor_bin, &args.sensor_args)?)
-            }
-            Config::Auditd => {
-                let guard = guard.context("auditd configuration without the audit guard")?;
-                Monitor::Auditd(audit::Auditd::start(&runner.scratch, guard)?)
-            }
-        };
-        // Start-up work (loading, seeding) should not land in the first loop.
-        std::thread::sleep(Duration::from_millis(300));
-        Ok(monitor)
-    }
-
-    /// Stops it; for the sensor, the events it lost (`Some(None)`: it did not say).
-    fn stop(self) -> anyhow::Result<Option<Option<u64>>> {
-        match self {
-            Monitor::None => Ok(None),
-            Monitor::Sensor(s) => Ok(Some(s.stop()?.lost)),
-            Monitor::Auditd(a) => a.stop().map(|()| None),
-        }
-    }
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-fn overhead_rows(samples: &Samples) -> Vec<OverheadRow> {
-    let empty = Vec::new();
-    let ratios = |values: &[(f64, f64)], base: &[(f64, f64)], cpu: bool| -> Vec<f64> {
-        values
-            .iter()
-            .zip(base)
-            .map(|(v, b)| if cpu { v.1 / b.1 } else { v.0 / b.0 })
-            .collect()
-    };
-    Workload::ALL
-        .iter()
-        .enumerate()
-        .map(|(w, workload)| {
-            let base = samples
-                .get("none")
-                .and_then(|m| m.get(&w))
-                .unwrap_or(&empty);
-            let configs = samples
-                .iter()
-                .filter_map(|(name, by_workload)| {
-                    let values = by_workload.get(&w)?;
-                    let wall: Vec<f64> = values.iter().map(|v| v.0).collect();
-                    let cpu: Vec<f64> = values.iter().map(|v| v.1).collect();
-                    let wall_ratios = ratios(values, base, false);
-                    Some((
-                        name.to_string(),
-                        ConfigResult {
-                            median_ns_per_op: median(&wall),
-                            median_ratio: median(&wall_ratios),
-                            ns_per_op: wall,
-                            ratios: wall_ratios,
-                            median_cpu_ratio: median(&ratios(values, base, true)),
-                            cpu_ns_per_op: cpu,
-                        },
-                    ))
-                })
-                .collect();
-            OverheadRow {
-                workload: *workload,
-                label: workload.label().to_string(),
-                configs,
-            }
-        })
-        .collect()
-}
-
 /// One run of each loop under a sensor with `bpf_stats` on.
 fn hook_costs(
     sensor_bin: &std::path::Path,
@@ -402,79 +221,4 @@ fn hook_costs(
     drop(stats);
     sensor.stop()?;
     Ok(out)
-}
-
-fn machine() -> Machine {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu_model = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown", |(_, v)| v.trim())
-        .to_string();
-    Machine {
-        nproc: std::thread::available_parallelism().map_or(0, usize::from),
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-        cpu_model,
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn git_describe() -> String {
-    Command::new("git")
-        .args(["describe", "--always", "--dirty"])
-        .current_dir(crate::workspace_root())
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
-}
-
-fn utc_now() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_and_ratios() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert!(median(&[]).is_nan());
-        let mut samples: Samples = BTreeMap::new();
-        samples
-            .entry("none")
-            .or_default()
-            .insert(0, vec![(100.0, 10.0), (110.0, 10.0), (90.0, 10.0)]);
-        samples
-            .entry("sensor")
-            .or_default()
-            .insert(0, vec![(120.0, 20.0), (121.0, 30.0), (117.0, 10.0)]);
-        let rows = overhead_rows(&samples);
-        let sensor = &rows[0].configs["sensor"];
-        assert_eq!(sensor.median_ns_per_op, 120.0);
-        // per-round ratios 1.2, 1.1, 1.3 -> 1.2
-        assert!((sensor.median_ratio - 1.2).abs() < 1e-9);
-        assert!((sensor.median_cpu_ratio - 2.0).abs() < 1e-9);
-        assert!((sensor.median_cpu_ratio - 2.0).abs() < 1e-9);
-        assert!(rows[1].configs.is_empty());
-    }
 }
