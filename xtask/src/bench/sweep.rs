@@ -80,6 +80,7 @@ pub fn sweep(cfg: &SweepConfig, runner: &Runner, rates: &[u64]) -> anyhow::Resul
     rates
         .iter()
         .map(|&rate| {
+            super::interrupt::check()?;
             eprintln!("bench: sweep at {rate} exec/s for {} s", cfg.secs);
             measure(cfg, runner, rate)
         })
