@@ -190,6 +190,7 @@ fn measure_all(
         rounds,
         quick: args.quick,
         nice: args.nice,
+        sensor_args: args.sensor_args.clone(),
         overhead,
         overhead_lost_per_round: lost_per_round,
         hook_costs,

@@ -25,6 +25,9 @@ pub struct Report {
     pub rounds: u32,
     /// `--quick`: short loops, not for publishing.
     pub quick: bool,
+    /// Extra `sensor run` arguments (`--sensor-arg`); empty means the defaults, including the
+    /// default ring-buffer size.
+    pub sensor_args: Vec<String>,
     /// Nice value the bench ran at (inherited by the loops and the monitors).
     pub nice: i32,
     /// One row per workload.
@@ -274,11 +277,16 @@ impl Report {
                 opt(r.peak_rss_bytes.map(|b| b as f64 / 1048576.0), 1),
             );
         }
+        let setup = if self.sensor_args.is_empty() {
+            "default ring buffer".to_string()
+        } else {
+            format!("sensor run {}", self.sensor_args.join(" "))
+        };
         match &self.max_rate {
             Some(m) if m.limited_by == "workload" => {
                 let _ = writeln!(
                     s,
-                    "max sustained exec rate with zero loss (default ring buffer): >= {:.0}/s \
+                    "max sustained exec rate with zero loss ({setup}): >= {:.0}/s \
                      (the machine could not exec faster; nothing was lost)",
                     m.rate
                 );
@@ -286,7 +294,7 @@ impl Report {
             Some(m) => {
                 let _ = writeln!(
                     s,
-                    "max sustained exec rate with zero loss (default ring buffer): {:.0}/s",
+                    "max sustained exec rate with zero loss ({setup}): {:.0}/s",
                     m.rate
                 );
             }
