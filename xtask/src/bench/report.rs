@@ -322,3 +322,88 @@ impl Report {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::workload::Workload;
+
+    fn report() -> Report {
+        let result = |ns: f64, ratio: f64| ConfigResult {
+            ns_per_op: vec![ns],
+            median_ns_per_op: ns,
+            ratios: vec![ratio],
+            median_ratio: ratio,
+            cpu_ns_per_op: vec![ns],
+            median_cpu_ratio: ratio,
+        };
+        Report {
+            date: "2026-11-26T00:00:00Z".into(),
+            command: "cargo xtask bench".into(),
+            commit: "abc".into(),
+            load_average: ["1".into(), "2".into()],
+            machine: Machine {
+                nproc: 2,
+                kernel: "6.18".into(),
+                cpu_model: "cpu".into(),
+            },
+            rounds: 1,
+            quick: false,
+            nice: 0,
+            sensor_args: vec!["--ringbuf-kib=16".into()],
+            overhead: vec![OverheadRow {
+                workload: Workload::OpenOne,
+                label: Workload::OpenOne.label().into(),
+                configs: [
+                    ("none".to_string(), result(1000.0, 1.0)),
+                    ("sensor".to_string(), result(1234.0, 1.234)),
+                ]
+                .into_iter()
+                .collect(),
+            }],
+            overhead_lost_per_round: vec![Some(0), None],
+            hook_costs: vec![],
+            sweep: vec![SweepRow {
+                target_rate: 100,
+                achieved_rate: 99.6,
+                sensor_cpu_percent: Some(1.5),
+                bpf_ns_per_exec: None,
+                bpf_cpu_percent: None,
+                lost: None,
+                peak_rss_bytes: Some(7 * 1048576),
+                detection_latency_p50_ms: None,
+                detection_latency_p99_ms: None,
+            }],
+            max_rate: Some(MaxRate {
+                rate: 504.0,
+                limited_by: "loss".into(),
+            }),
+            peak_rss_bytes: Some(7 * 1048576),
+            engine_events_per_second: None,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn table_shows_ratios_gaps_and_setup() {
+        let table = report().table();
+        assert!(table.contains("1.23x"), "{table}");
+        assert!(!table.contains("auditd ns/op"), "{table}");
+        assert!(table.contains("(per round): 0, n/a"), "{table}");
+        assert!(table.contains("n/a (not yet wired)"), "{table}");
+        assert!(
+            table.contains("zero loss (sensor run --ringbuf-kib=16): 504/s"),
+            "{table}"
+        );
+        assert!(table.contains("7.0"), "{table}");
+    }
+
+    #[test]
+    fn json_keeps_unmeasured_figures_null() {
+        let json = serde_json::to_value(report()).expect("serialisable");
+        assert!(json["engine_events_per_second"].is_null());
+        assert!(json["sweep"][0]["detection_latency_p99_ms"].is_null());
+        assert!(json["sweep"][0]["lost"].is_null());
+        assert_eq!(json["overhead"][0]["workload"], "open-one");
+    }
+}
