@@ -60,7 +60,7 @@ pub struct AuditGuard {
 impl AuditGuard {
     /// Saves the current state and loads `never,task`.
     pub fn install() -> anyhow::Result<Self> {
-        let status = auditctl(&["-s"])?
+        let status: Vec<(String, String)> = auditctl(&["-s"])?
             .lines()
             .filter_map(|l| {
                 let (k, v) = l.split_once(' ')?;
@@ -72,6 +72,16 @@ impl AuditGuard {
             .filter(|l| l.starts_with('-'))
             .map(str::to_string)
             .collect();
+        let daemon = status
+            .iter()
+            .find(|(k, _)| k == "pid")
+            .map_or("0", |(_, v)| v.as_str());
+        if daemon != "0" {
+            bail!(
+                "an audit daemon (pid {daemon}) is already registered with the kernel: stop it \
+                 before the bench (which starts its own auditd), or pass --no-auditd"
+            );
+        }
         let had_never_task = rules.iter().any(|r| is_never_task(r));
         let guard = AuditGuard {
             status,
