@@ -54,9 +54,16 @@ if [ "$(id -u)" = 0 ]; then
     fi
 
     # 4. Debian packages used by the tests and the bench (iproute2 for network namespaces,
-    #    bpftool to check that nothing stays attached and to read eBPF run times,
-    #    netcat/socat/curl/python3 for attack scenarios, auditd as the bench's baseline).
-    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux auditd)
+    #    bpftool to check that nothing stays attached, netcat/socat/curl/python3 for attack
+    #    scenarios, prometheus for promtool and a real server scraping the sensor, auditd as
+    #    `cargo xtask bench`'s baseline, which starts and stops its own instance).
+    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux prometheus
+        auditd)
+    #    The tooling the attack and benign scenarios of tests/scenarios use (a variant whose
+    #    tool is missing skips itself, e.g. on a machine set up by hand).
+    packages+=(ncat netcat-traditional wget perl php-cli ruby gawk zip p7zip-full gnupg openssl
+        gcc libc6-dev git logrotate iptables nftables cron kmod net-tools openssh-client
+        passwd tar coreutils)
     missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
@@ -65,8 +72,23 @@ if [ "$(id -u)" = 0 ]; then
     if [ "${#missing[@]}" -gt 0 ]; then
         say "installing Debian packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
+        # Packages such as prometheus, cron or auditd would start their services on install;
+        # tests start what they need themselves, and a running auditd would enable kernel audit
+        # and slow every later process. policy-rc.d tells invoke-rc.d not to start anything.
+        policy=/usr/sbin/policy-rc.d
+        policy_was_there=0
+        [ -e "$policy" ] && policy_was_there=1
+        if [ "$policy_was_there" = 0 ]; then
+            printf '#!/bin/sh\nexit 101\n' >"$policy"
+            chmod +x "$policy"
+            trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        fi
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        if [ "$policy_was_there" = 0 ]; then
+            rm -f "$policy"
+            trap - EXIT
+        fi
     fi
 fi
 

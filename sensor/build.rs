@@ -15,6 +15,7 @@ fn main() -> anyhow::Result<()> {
     println!("cargo::rerun-if-env-changed=SENSOR_TOOLS_DIR");
     println!("cargo::rerun-if-env-changed=AYA_BUILD_SKIP");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").context("OUT_DIR not set")?);
+    export_aya_version();
 
     if env::var_os("AYA_BUILD_SKIP").is_some_and(|v| v == "1" || v == "true") {
         // `cargo clippy`/`check` of the userspace code: embed an empty object; the loader then
@@ -112,4 +113,31 @@ fn which_on_path(name: &str) -> Option<PathBuf> {
     env::split_paths(&env::var_os("PATH")?)
         .map(|dir| dir.join(name))
         .find(|p| p.exists())
+}
+
+/// Exposes the aya version from `Cargo.lock` as `SENSOR_AYA_VERSION` for `sensor_build_info`.
+/// A missing lock file only leaves the label at "unknown".
+fn export_aya_version() {
+    let Some(lock) = env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .and_then(|dir| dir.parent().map(|root| root.join("Cargo.lock")))
+    else {
+        return;
+    };
+    println!("cargo::rerun-if-changed={}", lock.display());
+    let Ok(text) = std::fs::read_to_string(&lock) else {
+        return;
+    };
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"aya\""
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'))
+        {
+            println!("cargo::rustc-env=SENSOR_AYA_VERSION={version}");
+            return;
+        }
+    }
 }

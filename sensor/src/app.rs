@@ -1,6 +1,8 @@
 //! `sensor run`: wires capture → decode → output and runs until SIGINT/SIGTERM.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
@@ -12,6 +14,8 @@ use crate::capture::{loader, ringbuf};
 use crate::cli::RunArgs;
 use crate::decode;
 use crate::event::EventBody;
+use crate::http::{Readiness, Server, ServerConfig, State};
+use crate::metrics::{BuildInfo, Metrics, RingFill};
 use crate::output::{ecs, jsonl::JsonLines};
 use crate::time::BootClock;
 
@@ -26,6 +30,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<()> {
+    // The server starts first so that /healthz answers and /readyz says "loading" while the
+    // programs load; it runs on its own thread, off the event path.
+    let metrics = Arc::new(Metrics::new(&BuildInfo::current()).context("creating metrics")?);
+    let readiness = Arc::new(Readiness::new());
+    let server = Server::spawn(
+        ServerConfig::new(args.metrics_addr),
+        Arc::clone(&metrics),
+        Arc::clone(&readiness),
+    )
+    .context("starting the metrics server")?;
+    info!(metrics_addr = %server.local_addr(), "serving /metrics, /healthz and /readyz");
     let options = loader::LoadOptions {
         ringbuf_bytes: loader::ringbuf_bytes(args.ringbuf_kib),
     };
@@ -42,11 +57,12 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         .context("EVENTS map missing from the eBPF object")?
         .try_into()
         .context("EVENTS is not a ring buffer")?;
-    let drops: PerCpuArray<MapData, u64> = ebpf
+    let drops: Arc<PerCpuArray<MapData, u64>> = ebpf
         .take_map("DROPS")
         .context("DROPS map missing from the eBPF object")?
         .try_into()
-        .context("DROPS is not a per-CPU array")?;
+        .context("DROPS is not a per-CPU array")
+        .map(Arc::new)?;
 
     let mut out = JsonLines::open(&args.events)
         .with_context(|| format!("opening {}", args.events.display()))?;
@@ -62,6 +78,16 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     if let Some(logger) = logger {
         tokio::spawn(forward_ebpf_logs(logger));
     }
+    let fill = RingFill::map(std::os::fd::AsFd::as_fd(&ring))
+        .inspect_err(|err| warn!(%err, "ring-buffer fill level unavailable"))
+        .ok();
+    let poller = tokio::spawn(poll_kernel_counters(
+        Arc::clone(&drops),
+        fill,
+        Arc::clone(&metrics),
+    ));
+    metrics.ringbuf_bytes("events", u64::from(options.ringbuf_bytes));
+    readiness.set(State::Ready);
     info!(
         ringbuf_bytes = options.ringbuf_bytes,
         "sensor attached; reporting events"
@@ -73,6 +99,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         ring,
         |bytes| match decode::decode(bytes) {
             Ok(mut event) => {
+                metrics.events_received(event.body.kind_name(), 1);
                 if let EventBody::Exec(exec) = &mut event.body {
                     exec.ppid = parent_pid(event.header.pid);
                 }
@@ -84,6 +111,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
                 }
             }
             Err(err) => {
+                metrics.events_dropped(None, err.reason(), 1);
                 if rejected.fetch_add(1, Ordering::Relaxed) == 0 {
                     warn!(reason = err.reason(), %err, "rejecting a malformed kernel record");
                 }
@@ -92,23 +120,49 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         stop,
     )
     .await
+    .inspect_err(|_| readiness.set(State::Failed))
     .context("reading the event ring buffer")?;
+    poller.abort();
+    observe_kernel_drops(&drops, &metrics);
     out.flush().context("flushing events")?;
     if let Some(err) = write_error {
         return Err(err).context("writing events");
     }
 
-    let lost: u64 = drops
-        .get(&(EventKind::Exec as u32), 0)
-        .map(|per_cpu| per_cpu.iter().sum())
-        .unwrap_or(0);
+    let lost = metrics.kernel_drops(EventKind::Exec.name());
     info!(
         lost_in_kernel = lost,
         rejected = rejected.load(Ordering::Relaxed),
         "detaching eBPF programs"
     );
     drop(ebpf);
+    server.shutdown();
     Ok(())
+}
+
+/// Every second, mirrors the kernel's cumulative per-CPU drop counters and samples the ring
+/// buffer's fill level into the metrics.
+async fn poll_kernel_counters(
+    drops: Arc<PerCpuArray<MapData, u64>>,
+    fill: Option<RingFill>,
+    metrics: Arc<Metrics>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        observe_kernel_drops(&drops, &metrics);
+        if let Some(fill) = &fill {
+            metrics.ringbuf_fill("events", fill.used_bytes());
+        }
+    }
+}
+
+fn observe_kernel_drops(drops: &PerCpuArray<MapData, u64>, metrics: &Metrics) {
+    for kind in EventKind::ALL {
+        if let Ok(per_cpu) = drops.get(&(kind as u32), 0) {
+            metrics.observe_kernel_drops(kind.name(), per_cpu.iter().sum());
+        }
+    }
 }
 
 /// Drains the eBPF side's log ring buffer into our log.

@@ -36,4 +36,9 @@ pub struct RunArgs {
     /// Size of the event ring buffer in KiB (rounded up to a power of two pages).
     #[arg(long, default_value_t = 1024)]
     pub ringbuf_kib: u32,
+
+    /// Address of the HTTP server for /metrics, /healthz and /readyz (loopback by default;
+    /// `0.0.0.0:9760` to let a Kubernetes Prometheus scrape the pod; port 0 picks a free one).
+    #[arg(long, default_value = crate::http::DEFAULT_ADDR)]
+    pub metrics_addr: std::net::SocketAddr,
 }

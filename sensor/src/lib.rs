@@ -2,7 +2,8 @@
 //! records into typed events and writes them out.
 //!
 //! Data flows one way: [`capture`] (kernel → bytes) → [`decode`] (bytes → [`event::Event`]) →
-//! [`output`] (events → JSON lines). [`app`] wires the stages together.
+//! [`output`] (events → JSON lines). [`app`] wires the stages together; [`metrics`] counts what
+//! flows through them and [`http`] serves the counts and health endpoints.
 
 #![warn(missing_docs)]
 
@@ -12,6 +13,8 @@ pub mod cli;
 pub mod context;
 pub mod decode;
 pub mod event;
+pub mod http;
+pub mod metrics;
 pub mod output;
 pub mod privilege;
 pub mod text;

@@ -42,8 +42,8 @@ pub enum LoadError {
         category: &'static str,
         /// Tracepoint name.
         name: &'static str,
-        /// The kernel's answer.
-        source: aya::programs::ProgramError,
+        /// The kernel's answer (boxed: it carries the verifier log).
+        source: Box<aya::programs::ProgramError>,
     },
 }
 
@@ -66,25 +66,21 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
         .map_max_entries("EVENTS", options.ringbuf_bytes)
         .load(EBPF_OBJECT)?;
     for (program, category, name) in TRACEPOINTS {
+        let attach_error = |source| LoadError::Attach {
+            program,
+            category,
+            name,
+            source: Box::new(source),
+        };
         let tracepoint: &mut TracePoint = ebpf
             .program_mut(program)
             .ok_or(LoadError::MissingProgram(program))?
             .try_into()
-            .map_err(|source| LoadError::Attach {
-                program,
-                category,
-                name,
-                source,
-            })?;
+            .map_err(attach_error)?;
         tracepoint
             .load()
             .and_then(|()| tracepoint.attach(category, name).map(drop))
-            .map_err(|source| LoadError::Attach {
-                program,
-                category,
-                name,
-                source,
-            })?;
+            .map_err(attach_error)?;
     }
     Ok(ebpf)
 }
