@@ -49,6 +49,21 @@ pub fn build(root: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The arguments every bench sensor gets: `extra`, plus `--metrics-addr=127.0.0.1:0` when the
+/// sensor has a metrics server and `extra` does not place it, so that a sensor another test
+/// runs on the default port does not stop the bench's from starting.
+pub fn sensor_args(binary: &std::path::Path, extra: &[String]) -> Vec<String> {
+    let mut args = extra.to_vec();
+    let placed = extra.iter().any(|a| a.starts_with("--metrics-addr"));
+    let help = Command::new(binary).args(["run", "--help"]).output();
+    let has_metrics =
+        help.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--metrics-addr"));
+    if has_metrics && !placed {
+        args.push("--metrics-addr=127.0.0.1:0".to_string());
+    }
+    args
+}
+
 /// nproc, kernel release and CPU model.
 pub fn machine() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

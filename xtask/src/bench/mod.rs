@@ -117,6 +117,7 @@ fn measure_all(
     let date = host::utc_now();
     let commit = host::git_describe();
     let load_start = host::load_average();
+    let sensor_args = host::sensor_args(sensor_bin, &args.sensor_args);
     let rounds = if args.quick { 1 } else { args.rounds.max(1) };
     let mut configs = vec![overhead::Config::None, overhead::Config::Sensor];
     if !args.no_auditd {
@@ -141,16 +142,16 @@ fn measure_all(
         rounds,
         runner,
         sensor_bin,
-        &args.sensor_args,
+        &sensor_args,
         audit_guard.as_ref(),
     )?;
 
     eprintln!("bench: kernel time per hook");
-    let hook_costs = hook_costs(sensor_bin, &args.sensor_args, runner)?;
+    let hook_costs = hook_costs(sensor_bin, &sensor_args, runner)?;
 
     let cfg = sweep::SweepConfig {
         sensor: sensor_bin,
-        sensor_args: &args.sensor_args,
+        sensor_args: &sensor_args,
         secs: args.sweep_secs.unwrap_or(if args.quick { 1 } else { 5 }),
     };
     interrupt::check()?;
