@@ -53,10 +53,12 @@ if [ "$(id -u)" = 0 ]; then
         mount -t bpf bpf /sys/fs/bpf
     fi
 
-    # 4. Debian packages used by the tests (iproute2 for network namespaces, bpftool to check
-    #    that nothing stays attached, netcat/socat/curl/python3 for attack scenarios,
-    #    prometheus for promtool and a real server scraping the sensor).
-    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux prometheus)
+    # 4. Debian packages used by the tests and the bench (iproute2 for network namespaces,
+    #    bpftool to check that nothing stays attached, netcat/socat/curl/python3 for attack
+    #    scenarios, prometheus for promtool and a real server scraping the sensor, auditd as
+    #    `cargo xtask bench`'s baseline, which starts and stops its own instance).
+    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux prometheus
+        auditd)
     #    The tooling the attack and benign scenarios of tests/scenarios use (a variant whose
     #    tool is missing skips itself, e.g. on a machine set up by hand).
     packages+=(ncat netcat-traditional wget perl php-cli ruby gawk zip p7zip-full gnupg openssl
