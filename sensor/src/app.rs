@@ -100,10 +100,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     // the seed or by its events.
     let mut enricher = crate::context::setup::enricher(&args, clock);
     enricher.seed();
-    // Context (issue 4): seeded after the probes are attached, so that a process started in
-    // between is seen by the seed or by its events.
-    let mut enricher = crate::context::setup::enricher(&args, clock);
-    enricher.seed();
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let stop = async move {
