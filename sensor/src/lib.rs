@@ -11,6 +11,7 @@ pub mod capture;
 pub mod cli;
 pub mod context;
 pub mod decode;
+pub mod detect;
 pub mod event;
 pub mod output;
 pub mod privilege;
