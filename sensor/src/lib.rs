@@ -15,5 +15,6 @@ pub mod detect;
 pub mod event;
 pub mod output;
 pub mod privilege;
+pub mod replay;
 pub mod text;
 pub mod time;

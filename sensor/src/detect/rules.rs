@@ -156,6 +156,16 @@ impl RuleSet {
         }
     }
 
+    /// Adds another set's rules (e.g. the built-in pack next to `--rules`).
+    pub fn merge(&mut self, other: RuleSet) {
+        self.collection.rules.extend(other.collection.rules);
+        self.collection.correlations.extend(other.collection.correlations);
+        self.collection.filters.extend(other.collection.filters);
+        self.meta.extend(other.meta);
+        self.errors.extend(other.errors);
+        self.rule_sources.extend(other.rule_sources);
+    }
+
     /// Counts for metrics.
     pub fn stats(&self) -> RuleLoadStats {
         let mut stats = RuleLoadStats {
