@@ -234,6 +234,11 @@ impl RuleSet {
         self.collection.filters.extend(parsed.filters);
     }
 
+    /// Ends loading after [`RuleSet::add_text`] calls: checks correlation references.
+    pub fn finish(&mut self) {
+        self.check_references();
+    }
+
     /// Keeps the correlations whose every referenced rule is loaded; reports the others.
     fn check_references(&mut self) {
         let pending = std::mem::take(&mut self.pending);

@@ -1,0 +1,1 @@
+//! SigmaHQ Linux corpus: loading, samples, and the compatibility list.
