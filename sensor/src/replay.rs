@@ -186,11 +186,18 @@ pub fn rules_command(cmd: &RulesCommand) -> Result<(), ReplayError> {
         }
         RulesCommand::List { detect } => {
             let set = load_rules(detect);
-            println!("{:<38} {:<13} {:<28} {:<60} SOURCE", "ID", "LEVEL", "TECHNIQUES", "TITLE");
+            println!(
+                "{:<38} {:<13} {:<28} {:<60} SOURCE",
+                "ID", "LEVEL", "TECHNIQUES", "TITLE"
+            );
             for meta in &set.meta {
                 let (techniques, _) = attack::from_tags(&meta.tags);
                 let ids: Vec<&str> = techniques.iter().map(|t| t.id.as_str()).collect();
-                let kind = if meta.correlation { " (correlation)" } else { "" };
+                let kind = if meta.correlation {
+                    " (correlation)"
+                } else {
+                    ""
+                };
                 println!(
                     "{:<38} {:<13} {:<28} {:<60} {}",
                     meta.id,

@@ -60,7 +60,10 @@ pub fn document(input: AlertInput<'_>) -> Value {
             "ruleset": rule.source,
         }),
     );
-    doc.insert("sigma".into(), json!({ "level": rule.level, "tags": rule.tags, "correlation": rule.correlation }));
+    doc.insert(
+        "sigma".into(),
+        json!({ "level": rule.level, "tags": rule.tags, "correlation": rule.correlation }),
+    );
     if !techniques.is_empty() || !tactics.is_empty() {
         let technique: Vec<Value> = techniques
             .iter()
@@ -77,7 +80,15 @@ pub fn document(input: AlertInput<'_>) -> Value {
     }
     // The triggering event's process context is copied to the top level, where ECS consumers
     // look for it; the whole event stays under `sensor.event`.
-    for key in ["process", "user", "host", "container", "file", "source", "destination"] {
+    for key in [
+        "process",
+        "user",
+        "host",
+        "container",
+        "file",
+        "source",
+        "destination",
+    ] {
         if let Some(v) = input.event.get(key) {
             doc.insert(key.into(), v.clone());
         }

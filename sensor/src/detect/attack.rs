@@ -78,7 +78,10 @@ const TECHNIQUES: &[(&str, &str)] = &[
     ("T1204.002", "Malicious File"),
     ("T1212", "Exploitation for Credential Access"),
     ("T1219.002", "Remote Desktop Software"),
-    ("T1222.002", "Linux and Mac File and Directory Permissions Modification"),
+    (
+        "T1222.002",
+        "Linux and Mac File and Directory Permissions Modification",
+    ),
     ("T1485", "Data Destruction"),
     ("T1489", "Service Stop"),
     ("T1496", "Resource Hijacking"),
@@ -202,10 +205,16 @@ mod tests {
 
     #[test]
     fn tags_become_techniques_and_tactics() {
-        let tags: Vec<String> = ["attack.execution", "attack.t1059.004", "attack.T1685", "attack.g0045", "cve.2021-1"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let tags: Vec<String> = [
+            "attack.execution",
+            "attack.t1059.004",
+            "attack.T1685",
+            "attack.g0045",
+            "cve.2021-1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let (tech, tactics) = from_tags(&tags);
         assert_eq!(tactics, vec!["Execution"]);
         assert_eq!(tech.len(), 2, "groups (g0045) are not techniques");

@@ -11,12 +11,12 @@ use rsigma_eval::{
 use rsigma_parser::LogSource;
 use serde_json::Value;
 
+use super::DetectError;
 use super::accessor::{Accessor, FieldSource};
 use super::alert::{self, AlertInput};
 use super::live::LiveEvent;
 use super::recorded::RecordedEvent;
 use super::rules::{RuleMeta, RuleSet};
-use super::DetectError;
 use crate::context::EnrichedEvent;
 use crate::time::BootClock;
 
@@ -138,7 +138,11 @@ impl Engine {
     }
 
     /// Evaluates any event behind the accessor trait.
-    pub fn process_source<S: FieldSource + ?Sized>(&mut self, source: &S, sink: &mut dyn AlertSink) {
+    pub fn process_source<S: FieldSource + ?Sized>(
+        &mut self,
+        source: &S,
+        sink: &mut dyn AlertSink,
+    ) {
         self.stats.events += 1;
         let secs = i64::try_from(source.time_unix_ns().div_euclid(1_000_000_000)).unwrap_or(0);
         let before = self.inner.state_count();
@@ -173,7 +177,13 @@ impl Engine {
         self.inner.state_count()
     }
 
-    fn emit(&mut self, result: EvaluationResult, timestamp: &str, event: &Value, sink: &mut dyn AlertSink) {
+    fn emit(
+        &mut self,
+        result: EvaluationResult,
+        timestamp: &str,
+        event: &Value,
+        sink: &mut dyn AlertSink,
+    ) {
         let key = result
             .header
             .rule_id

@@ -193,7 +193,10 @@ mod tests {
     #[test]
     fn sigma_and_ecs_names_meet() {
         assert_eq!(Field::resolve("Image"), Some(Field::Executable));
-        assert_eq!(Field::resolve("process.executable"), Some(Field::Executable));
+        assert_eq!(
+            Field::resolve("process.executable"),
+            Some(Field::Executable)
+        );
         assert_eq!(Field::resolve("TargetFilename"), Some(Field::FilePath));
         assert_eq!(Field::resolve("image"), None);
         assert_eq!(Field::Executable.ecs_path(), "process.executable");

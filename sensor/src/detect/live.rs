@@ -55,7 +55,9 @@ impl<'e> LiveEvent<'e> {
             EventBody::Exec(exec) => &exec.stdio,
             _ => &self.event.process.stdio,
         };
-        kinds.get(fd).map(|k| EventValue::Str(Cow::Borrowed(fd_kind_name(*k))))
+        kinds
+            .get(fd)
+            .map(|k| EventValue::Str(Cow::Borrowed(fd_kind_name(*k))))
     }
 }
 
@@ -96,13 +98,17 @@ fn owned_str(s: String) -> EventValue<'static> {
     EventValue::Str(Cow::Owned(s))
 }
 
-fn parent_field<'p>(parent: &'p ProcessInfo, field: Field, cmd: &'p OnceCell<String>) -> Option<EventValue<'p>> {
+fn parent_field<'p>(
+    parent: &'p ProcessInfo,
+    field: Field,
+    cmd: &'p OnceCell<String>,
+) -> Option<EventValue<'p>> {
     match field {
         Field::ParentExecutable => Some(text(&parent.executable)),
         Field::ParentName => Some(text(basename(&parent.executable))),
-        Field::ParentCommandLine => {
-            Some(EventValue::Str(Cow::Borrowed(cmd.get_or_init(|| join_args(&parent.args)))))
-        }
+        Field::ParentCommandLine => Some(EventValue::Str(Cow::Borrowed(
+            cmd.get_or_init(|| join_args(&parent.args)),
+        ))),
         Field::ParentEntityId => Some(EventValue::Str(Cow::Borrowed(&parent.entity_id))),
         _ => None,
     }
@@ -128,7 +134,9 @@ impl FieldSource for LiveEvent<'_> {
             Field::CommandLine => Some(EventValue::Str(Cow::Borrowed(
                 self.command_line.get_or_init(|| join_args(self.args())),
             ))),
-            Field::Args => Some(EventValue::Array(self.args().iter().map(|a| text(a)).collect())),
+            Field::Args => Some(EventValue::Array(
+                self.args().iter().map(|a| text(a)).collect(),
+            )),
             Field::ArgsCount => Some(EventValue::Int(match exec {
                 Some(e) => i64::from(e.argc),
                 None => i64::try_from(p.args.len()).unwrap_or(i64::MAX),
@@ -150,7 +158,10 @@ impl FieldSource for LiveEvent<'_> {
                 parent_field(ev.parent.as_deref()?, field, &self.parent_command_line)
             }
             Field::UserId => Some(owned_str(h.uid.to_string())),
-            Field::UserName => p.user_name.as_deref().map(|n| EventValue::Str(Cow::Borrowed(n))),
+            Field::UserName => p
+                .user_name
+                .as_deref()
+                .map(|n| EventValue::Str(Cow::Borrowed(n))),
             Field::GroupId => Some(owned_str(h.gid.to_string())),
             Field::LoginUid => exec
                 .and_then(|e| e.loginuid)

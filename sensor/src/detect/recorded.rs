@@ -45,11 +45,7 @@ pub fn lookup<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
             }
         }
     }
-    if nested {
-        Some(cur)
-    } else {
-        doc.get(path)
-    }
+    if nested { Some(cur) } else { doc.get(path) }
 }
 
 fn categorize(doc: &Value) -> Category {

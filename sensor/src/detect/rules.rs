@@ -159,7 +159,9 @@ impl RuleSet {
     /// Adds another set's rules (e.g. the built-in pack next to `--rules`).
     pub fn merge(&mut self, other: RuleSet) {
         self.collection.rules.extend(other.collection.rules);
-        self.collection.correlations.extend(other.collection.correlations);
+        self.collection
+            .correlations
+            .extend(other.collection.correlations);
         self.collection.filters.extend(other.collection.filters);
         self.meta.extend(other.meta);
         self.errors.extend(other.errors);
@@ -173,7 +175,10 @@ impl RuleSet {
             ..RuleLoadStats::default()
         };
         for meta in &self.meta {
-            *stats.loaded_by_source.entry(meta.source.clone()).or_default() += 1;
+            *stats
+                .loaded_by_source
+                .entry(meta.source.clone())
+                .or_default() += 1;
         }
         stats
     }
@@ -196,7 +201,9 @@ impl RuleSet {
         let parsed = match parse_sigma_yaml(text) {
             Ok(parsed) => parsed,
             Err(err) => {
-                let line = err.location().map_or_else(|| guess_line(text, &err.to_string()), |l| l.line);
+                let line = err
+                    .location()
+                    .map_or_else(|| guess_line(text, &err.to_string()), |l| l.line);
                 self.error(label, line, err.to_string());
                 return;
             }
@@ -307,7 +314,9 @@ fn check_logsource(rule: &SigmaRule) -> Result<(), String> {
     if let Some(product) = ls.product.as_deref()
         && product != "linux"
     {
-        return Err(format!("unsupported logsource product '{product}' (only linux)"));
+        return Err(format!(
+            "unsupported logsource product '{product}' (only linux)"
+        ));
     }
     if let Some(service) = ls.service.as_deref() {
         return Err(format!(

@@ -28,7 +28,15 @@ fn parent() -> Arc<ProcessInfo> {
 fn enriched(body: EventBody, comm: &[u8]) -> EnrichedEvent {
     EnrichedEvent {
         event: Event {
-            header: Header { ktime_ns: 1, tid: 4242, pid: 4242, uid: 33, gid: 33, cgroup_id: 7, comm: comm.to_vec() },
+            header: Header {
+                ktime_ns: 1,
+                tid: 4242,
+                pid: 4242,
+                uid: 33,
+                gid: 33,
+                cgroup_id: 7,
+                comm: comm.to_vec(),
+            },
             body,
         },
         process: Arc::new(ProcessInfo {
@@ -45,14 +53,21 @@ fn enriched(body: EventBody, comm: &[u8]) -> EnrichedEvent {
         ancestors: Vec::new(),
         group_leader: None,
         session_leader: None,
-        host: Arc::new(HostInfo { name: "web1".into(), ..HostInfo::default() }),
+        host: Arc::new(HostInfo {
+            name: "web1".into(),
+            ..HostInfo::default()
+        }),
     }
 }
 
 fn assert_agree(live: &LiveEvent<'_>, recorded: &RecordedEvent<'_>) {
     for &(name, field) in SIGMA_NAMES.iter().chain(ECS_NAMES) {
         let (la, ra) = (Accessor(live), Accessor(recorded));
-        assert_eq!(la.get_field(name), ra.get_field(name), "field {name} ({field:?})");
+        assert_eq!(
+            la.get_field(name),
+            ra.get_field(name),
+            "field {name} ({field:?})"
+        );
     }
     assert_eq!(live.category(), recorded.category());
     assert_eq!(live.time_unix_ns(), recorded.time_unix_ns());
@@ -96,8 +111,11 @@ fn exec_event_reads_the_same_live_and_recorded() {
     // And the live event's own rendering reads back identically.
     let rendered = live.document();
     assert_agree(&live, &RecordedEvent::new(&rendered));
-    assert_eq!(live.field(Field::CommandLine).and_then(|v| v.as_str().map(|s| s.into_owned())),
-               Some("bash -i x\\x0ay".to_string()));
+    assert_eq!(
+        live.field(Field::CommandLine)
+            .and_then(|v| v.as_str().map(|s| s.into_owned())),
+        Some("bash -i x\\x0ay".to_string())
+    );
 }
 
 #[test]
@@ -131,6 +149,10 @@ fn connect_event_reads_the_same_live_and_recorded() {
     let recorded = RecordedEvent::new(&doc);
     assert_eq!(recorded.category(), Category::NetworkConnection);
     assert_agree(&live, &recorded);
-    assert_eq!(Accessor(&live).get_field("Initiated").and_then(|v| v.as_str().map(|s| s.into_owned())),
-               Some("true".to_string()));
+    assert_eq!(
+        Accessor(&live)
+            .get_field("Initiated")
+            .and_then(|v| v.as_str().map(|s| s.into_owned())),
+        Some("true".to_string())
+    );
 }

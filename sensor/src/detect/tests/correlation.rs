@@ -59,14 +59,45 @@ correlation:
 #[test]
 fn event_count_fires_at_the_threshold_within_the_window_per_group() {
     let mut e = engine(&with_base(EVENT_COUNT));
-    let alerts = run(&mut e, &[failed(0.0, "alice"), failed(1.0, "bob"), failed(5.0, "alice"), failed(6.0, "bob"), failed(10.0, "alice")]);
-    assert_eq!(titles(&alerts), ["Many failed logins"], "third alice event at the window edge counts");
-    assert_eq!(alerts[0]["sensor"]["correlation"]["group"][0]["value"], "alice");
-    assert_eq!(alerts[0]["sensor"]["correlation"]["events"].as_array().map(Vec::len), Some(3));
+    let alerts = run(
+        &mut e,
+        &[
+            failed(0.0, "alice"),
+            failed(1.0, "bob"),
+            failed(5.0, "alice"),
+            failed(6.0, "bob"),
+            failed(10.0, "alice"),
+        ],
+    );
+    assert_eq!(
+        titles(&alerts),
+        ["Many failed logins"],
+        "third alice event at the window edge counts"
+    );
+    assert_eq!(
+        alerts[0]["sensor"]["correlation"]["group"][0]["value"],
+        "alice"
+    );
+    assert_eq!(
+        alerts[0]["sensor"]["correlation"]["events"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
     // The base rule does not alert by itself (`generate` is false by default).
     let mut e = engine(&with_base(EVENT_COUNT));
-    let alerts = run(&mut e, &[failed(0.0, "alice"), failed(5.0, "alice"), failed(11.0, "alice")]);
-    assert!(alerts.is_empty(), "first event fell out of the 10 s window: {alerts:?}");
+    let alerts = run(
+        &mut e,
+        &[
+            failed(0.0, "alice"),
+            failed(5.0, "alice"),
+            failed(11.0, "alice"),
+        ],
+    );
+    assert!(
+        alerts.is_empty(),
+        "first event fell out of the 10 s window: {alerts:?}"
+    );
 }
 
 const VALUE_COUNT: &str = r#"
@@ -87,13 +118,24 @@ correlation:
 #[test]
 fn value_count_counts_distinct_values() {
     let mut e = engine(&with_base(VALUE_COUNT));
-    let alerts = run(&mut e, &[failed(0.0, "a"), failed(1.0, "a"), failed(2.0, "b"), failed(3.0, "b")]);
+    let alerts = run(
+        &mut e,
+        &[
+            failed(0.0, "a"),
+            failed(1.0, "a"),
+            failed(2.0, "b"),
+            failed(3.0, "b"),
+        ],
+    );
     assert!(alerts.is_empty(), "two distinct users only");
     let alerts = run(&mut e, &[failed(30.0, "c")]);
     assert_eq!(titles(&alerts), ["Failed login"]);
     assert_eq!(alerts[0]["sensor"]["correlation"]["value"], 3.0);
     let mut e = engine(&with_base(VALUE_COUNT));
-    let alerts = run(&mut e, &[failed(0.0, "a"), failed(30.0, "b"), failed(61.0, "c")]);
+    let alerts = run(
+        &mut e,
+        &[failed(0.0, "a"), failed(30.0, "b"), failed(61.0, "c")],
+    );
     assert!(alerts.is_empty(), "a left the 1 m window");
 }
 
@@ -134,31 +176,79 @@ correlation:
 }
 
 fn cmd(t: f64, exe: &str, who: &str) -> Value {
-    exec(t, 200, exe, exe, json!({"user": {"name": who}, "host": {"name": "h1"}}))
+    exec(
+        t,
+        200,
+        exe,
+        exe,
+        json!({"user": {"name": who}, "host": {"name": "h1"}}),
+    )
 }
 
 #[test]
 fn temporal_accepts_any_order_within_the_window() {
     let mut e = engine(&recon("temporal"));
-    let alerts = run(&mut e, &[cmd(0.0, "/usr/bin/hostname", "u"), cmd(100.0, "/usr/bin/whoami", "u"), cmd(200.0, "/usr/bin/uname", "u")]);
+    let alerts = run(
+        &mut e,
+        &[
+            cmd(0.0, "/usr/bin/hostname", "u"),
+            cmd(100.0, "/usr/bin/whoami", "u"),
+            cmd(200.0, "/usr/bin/uname", "u"),
+        ],
+    );
     assert_eq!(titles(&alerts), ["Recon"]);
     let mut e = engine(&recon("temporal"));
-    let alerts = run(&mut e, &[cmd(0.0, "/usr/bin/hostname", "u"), cmd(100.0, "/usr/bin/whoami", "v"), cmd(200.0, "/usr/bin/uname", "u")]);
+    let alerts = run(
+        &mut e,
+        &[
+            cmd(0.0, "/usr/bin/hostname", "u"),
+            cmd(100.0, "/usr/bin/whoami", "v"),
+            cmd(200.0, "/usr/bin/uname", "u"),
+        ],
+    );
     assert!(alerts.is_empty(), "different users are different groups");
     let mut e = engine(&recon("temporal"));
-    let alerts = run(&mut e, &[cmd(0.0, "/usr/bin/hostname", "u"), cmd(100.0, "/usr/bin/whoami", "u"), cmd(301.0, "/usr/bin/uname", "u")]);
+    let alerts = run(
+        &mut e,
+        &[
+            cmd(0.0, "/usr/bin/hostname", "u"),
+            cmd(100.0, "/usr/bin/whoami", "u"),
+            cmd(301.0, "/usr/bin/uname", "u"),
+        ],
+    );
     assert!(alerts.is_empty(), "span over 5 m");
 }
 
 #[test]
 fn temporal_ordered_requires_the_rule_order() {
     let mut e = engine(&recon("temporal_ordered"));
-    let alerts = run(&mut e, &[cmd(0.0, "/usr/bin/hostname", "u"), cmd(1.0, "/usr/bin/whoami", "u"), cmd(2.0, "/usr/bin/uname", "u")]);
-    assert!(alerts.is_empty(), "c, a, b is out of order: {:?}", titles(&alerts));
+    let alerts = run(
+        &mut e,
+        &[
+            cmd(0.0, "/usr/bin/hostname", "u"),
+            cmd(1.0, "/usr/bin/whoami", "u"),
+            cmd(2.0, "/usr/bin/uname", "u"),
+        ],
+    );
+    assert!(
+        alerts.is_empty(),
+        "c, a, b is out of order: {:?}",
+        titles(&alerts)
+    );
     let alerts = run(&mut e, &[cmd(3.0, "/usr/bin/hostname", "u")]);
-    assert_eq!(titles(&alerts), ["Recon"], "a, b, then c completes the order");
-    let evidence = alerts[0]["sensor"]["correlation"]["events"].as_array().cloned().unwrap_or_default();
-    let exes: Vec<&str> = evidence.iter().filter_map(|e| e["process"]["executable"].as_str()).collect();
+    assert_eq!(
+        titles(&alerts),
+        ["Recon"],
+        "a, b, then c completes the order"
+    );
+    let evidence = alerts[0]["sensor"]["correlation"]["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let exes: Vec<&str> = evidence
+        .iter()
+        .filter_map(|e| e["process"]["executable"].as_str())
+        .collect();
     assert_eq!(exes.last(), Some(&"/usr/bin/hostname"));
 }
 
@@ -197,10 +287,17 @@ correlation:
 fn aliases_group_different_fields_together() {
     // Accept from 198.51.100.9 on port 8080, then connect to 198.51.100.9:9090 from the same host.
     let accept = |t: f64| {
-        net(t, 1, "/usr/sbin/app", false, ("198.51.100.9", 50000),
-            json!({"destination": {"port": 8080}}))
+        net(
+            t,
+            1,
+            "/usr/sbin/app",
+            false,
+            ("198.51.100.9", 50000),
+            json!({"destination": {"port": 8080}}),
+        )
     };
-    let connect = |t: f64, remote: &str| net(t, 1, "/usr/sbin/app", true, (remote, 9090), json!({}));
+    let connect =
+        |t: f64, remote: &str| net(t, 1, "/usr/sbin/app", true, (remote, 9090), json!({}));
     let mut e = engine(ALIASES);
     let alerts = run(&mut e, &[accept(0.0), connect(1.0, "198.51.100.9")]);
     assert_eq!(titles(&alerts), ["Aliased"]);
@@ -247,12 +344,20 @@ correlation:
 
 #[test]
 fn chained_example_from_the_specification() {
-    let mut events: Vec<Value> = (0..10).map(|i| failed(f64::from(i) * 10.0, "mallory")).collect();
+    let mut events: Vec<Value> = (0..10)
+        .map(|i| failed(f64::from(i) * 10.0, "mallory"))
+        .collect();
     events.push(success(200.0, "mallory"));
     let mut e = engine(&with_base(CHAINED));
     let alerts = run(&mut e, &events);
-    assert_eq!(titles(&alerts), ["Correlation - Multiple Failed Logins Followed by Successful Login"]);
-    assert_eq!(alerts[0]["rule"]["author"], "Florian Roth (Nextron Systems)");
+    assert_eq!(
+        titles(&alerts),
+        ["Correlation - Multiple Failed Logins Followed by Successful Login"]
+    );
+    assert_eq!(
+        alerts[0]["rule"]["author"],
+        "Florian Roth (Nextron Systems)"
+    );
     assert_eq!(alerts[0]["event"]["severity"], 73);
     // Nine failures are not enough; a success first does not count.
     let mut events: Vec<Value> = vec![success(0.0, "eve")];

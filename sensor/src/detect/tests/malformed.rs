@@ -16,7 +16,10 @@ fn errors_of(text: &str) -> Vec<(u32, String)> {
     let mut set = RuleSet::default();
     set.add_text("bad.yml", "test", text);
     set.finish();
-    set.errors.iter().map(|e| (e.line, e.message.clone())).collect()
+    set.errors
+        .iter()
+        .map(|e| (e.line, e.message.clone()))
+        .collect()
 }
 
 fn assert_error(text: &str, line: u32, needle: &str) {
@@ -28,7 +31,11 @@ fn assert_error(text: &str, line: u32, needle: &str) {
 
 #[test]
 fn bad_yaml() {
-    assert_error("title: x\nlogsource: {product: linux\ndetection:\n  a: b\n", 3, "yaml");
+    assert_error(
+        "title: x\nlogsource: {product: linux\ndetection:\n  a: b\n",
+        3,
+        "yaml",
+    );
 }
 
 #[test]
@@ -45,7 +52,10 @@ fn bad_regex() {
 
 #[test]
 fn condition_naming_a_missing_selection() {
-    let text = GOOD.replace("condition: selection", "condition: selection and not filter");
+    let text = GOOD.replace(
+        "condition: selection",
+        "condition: selection and not filter",
+    );
     assert_error(&text, 7, "filter");
 }
 
@@ -61,7 +71,10 @@ fn correlation_referencing_a_missing_rule() {
 fn unsupported_logsource_is_reported_not_ignored() {
     let text = GOOD.replace("category: process_creation", "category: registry_event");
     assert_error(&text, 3, "unsupported logsource category");
-    let text = GOOD.replace("product: linux, category: process_creation", "product: linux, service: auditd");
+    let text = GOOD.replace(
+        "product: linux, category: process_creation",
+        "product: linux, service: auditd",
+    );
     assert_error(&text, 3, "unsupported logsource service");
 }
 
@@ -77,12 +90,29 @@ fn bad_files_are_skipped_and_counted_while_the_rest_load() {
     let stats = set.stats();
     assert_eq!(set.meta.len(), 1);
     assert_eq!(stats.errors, 2, "{:?}", set.errors);
-    assert_eq!(stats.loaded_by_source.get(&dir.display().to_string()), Some(&1));
-    let bad = &set.errors.iter().find(|e| e.file.ends_with("b_bad.yml")).expect("bad file named");
+    assert_eq!(
+        stats.loaded_by_source.get(&dir.display().to_string()),
+        Some(&1)
+    );
+    let bad = &set
+        .errors
+        .iter()
+        .find(|e| e.file.ends_with("b_bad.yml"))
+        .expect("bad file named");
     assert_eq!(bad.line, 6);
     assert!(bad.to_string().contains("b_bad.yml:6:"), "{bad}");
     // `rules check` fails on the directory and passes on the good file alone.
-    assert!(crate::replay::rules_command(&RulesCommand::Check { paths: vec![dir.clone()] }).is_err());
-    assert!(crate::replay::rules_command(&RulesCommand::Check { paths: vec![dir.join("a_good.yml")] }).is_ok());
+    assert!(
+        crate::replay::rules_command(&RulesCommand::Check {
+            paths: vec![dir.clone()]
+        })
+        .is_err()
+    );
+    assert!(
+        crate::replay::rules_command(&RulesCommand::Check {
+            paths: vec![dir.join("a_good.yml")]
+        })
+        .is_ok()
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }

@@ -6,6 +6,7 @@ mod correlation;
 mod malformed;
 mod modifiers;
 mod sigmahq;
+mod sigmahq_samples;
 
 use serde_json::{Value, json};
 
@@ -85,11 +86,26 @@ pub(super) fn exec(t: f64, pid: u32, exe: &str, cmdline: &str, extra: Value) -> 
 }
 
 /// A recorded connect (`outgoing`) or accept event.
-pub(super) fn net(t: f64, pid: u32, exe: &str, outgoing: bool, remote: (&str, u16), extra: Value) -> Value {
-    let (action, direction) = if outgoing { ("connect", "egress") } else { ("accept", "ingress") };
+pub(super) fn net(
+    t: f64,
+    pid: u32,
+    exe: &str,
+    outgoing: bool,
+    remote: (&str, u16),
+    extra: Value,
+) -> Value {
+    let (action, direction) = if outgoing {
+        ("connect", "egress")
+    } else {
+        ("accept", "ingress")
+    };
     let local = json!({"ip": "10.0.0.5", "port": if outgoing { 40000 } else { 22 }});
     let remote_v = json!({"ip": remote.0, "port": remote.1});
-    let (src, dst) = if outgoing { (local, remote_v) } else { (remote_v, local) };
+    let (src, dst) = if outgoing {
+        (local, remote_v)
+    } else {
+        (remote_v, local)
+    };
     let mut doc = json!({
         "@timestamp": ts(t),
         "event": {"kind": "event", "category": ["network"], "type": ["connection"], "action": action},
