@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use rsigma_eval::event::{Event, EventValue};
 use serde_json::{Map, Value};
 
-use super::fields::{ECS_NAMES, Field, resolve_cached};
+use super::fields::{ECS_NAMES, Field, resolve_fast};
 
 /// Sigma logsource categories our events map to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +119,7 @@ pub struct Accessor<'s, S: ?Sized>(pub &'s S);
 
 impl<S: FieldSource + ?Sized> Event for Accessor<'_, S> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        match resolve_cached(path) {
+        match resolve_fast(path) {
             Some(field) => self.0.field(field),
             None => self.0.other_field(path),
         }

@@ -31,7 +31,9 @@ pub struct EngineConfig {
     pub max_correlation_events: usize,
     /// After a correlation fires for a group, do not fire again for this many seconds.
     pub suppress_secs: Option<u64>,
-    /// Prefix of alert ids (`event.id` is `<prefix>-<sequence>`).
+    /// Prefix of alert ids (`event.id` is `<prefix>-<sequence>`). The default is the engine's
+    /// start time in hex nanoseconds, so ids stay unique across restarts; replay uses a fixed
+    /// prefix so its output is reproducible.
     pub alert_id_prefix: String,
 }
 
@@ -42,7 +44,7 @@ impl Default for EngineConfig {
             max_group_entries: 1_000,
             max_correlation_events: 16,
             suppress_secs: None,
-            alert_id_prefix: "alert".into(),
+            alert_id_prefix: format!("{:x}", crate::time::now_unix_ns()),
         }
     }
 }
@@ -77,8 +79,9 @@ pub struct CategoryExtractor;
 
 impl<S: FieldSource + ?Sized> ExtractLogSource<Accessor<'_, S>> for CategoryExtractor {
     fn extract(&self, event: &Accessor<'_, S>) -> LogSource {
+        // Only the category is set: every loaded rule is a Linux rule (the loader refuses the
+        // others), and leaving product unset saves an allocation per event.
         LogSource {
-            product: Some("linux".into()),
             category: Some(event.0.category().sigma_name().into()),
             ..LogSource::default()
         }

@@ -163,26 +163,65 @@ impl Field {
     }
 }
 
-/// Resolves a field name to a [`Field`] through a small per-thread cache, so the per-event cost
-/// of a lookup is one hash probe rather than a scan of both tables.
-pub fn resolve_cached(name: &str) -> Option<Field> {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    thread_local! {
-        static CACHE: RefCell<HashMap<Box<str>, Option<Field>>> = RefCell::new(HashMap::new());
-    }
-    CACHE.with(|cache| {
-        if let Some(hit) = cache.borrow().get(name) {
-            return *hit;
-        }
-        let resolved = Field::resolve(name);
-        // Rules name a bounded set of fields; the cap guards against hostile names in
-        // user-supplied rules growing the map without limit.
-        let mut cache = cache.borrow_mut();
-        if cache.len() < 4096 {
-            cache.insert(name.into(), resolved);
-        }
-        resolved
+/// Resolves a field name on the hot path: a `match` the compiler turns into length and byte
+/// comparisons, with no hashing and no allocation. Must agree with the tables (a test checks).
+pub fn resolve_fast(name: &str) -> Option<Field> {
+    Some(match name {
+        "Image" => Field::Executable,
+        "OriginalFileName" => Field::Name,
+        "CommandLine" => Field::CommandLine,
+        "ParentImage" => Field::ParentExecutable,
+        "ParentCommandLine" => Field::ParentCommandLine,
+        "User" => Field::UserName,
+        "LogonId" => Field::LoginUid,
+        "CurrentDirectory" => Field::WorkingDirectory,
+        "ProcessId" => Field::Pid,
+        "ParentProcessId" => Field::ParentPid,
+        "ProcessGuid" => Field::EntityId,
+        "ParentProcessGuid" => Field::ParentEntityId,
+        "DestinationIp" => Field::DestinationIp,
+        "DestinationPort" => Field::DestinationPort,
+        "DestinationHostname" => Field::DestinationDomain,
+        "SourceIp" => Field::SourceIp,
+        "SourcePort" => Field::SourcePort,
+        "Initiated" => Field::Initiated,
+        "Protocol" => Field::Transport,
+        "TargetFilename" => Field::FilePath,
+        "@timestamp" => Field::Timestamp,
+        "event.action" => Field::EventAction,
+        "process.executable" => Field::Executable,
+        "process.name" => Field::Name,
+        "process.command_line" => Field::CommandLine,
+        "process.args" => Field::Args,
+        "process.args_count" => Field::ArgsCount,
+        "process.pid" => Field::Pid,
+        "process.entity_id" => Field::EntityId,
+        "process.working_directory" => Field::WorkingDirectory,
+        "process.parent.executable" => Field::ParentExecutable,
+        "process.parent.name" => Field::ParentName,
+        "process.parent.command_line" => Field::ParentCommandLine,
+        "process.parent.pid" => Field::ParentPid,
+        "process.parent.entity_id" => Field::ParentEntityId,
+        "user.id" => Field::UserId,
+        "user.name" => Field::UserName,
+        "group.id" => Field::GroupId,
+        "user.audit.id" => Field::LoginUid,
+        "source.ip" => Field::SourceIp,
+        "source.port" => Field::SourcePort,
+        "destination.ip" => Field::DestinationIp,
+        "destination.port" => Field::DestinationPort,
+        "destination.domain" => Field::DestinationDomain,
+        "network.transport" => Field::Transport,
+        "network.direction" => Field::Direction,
+        "file.path" => Field::FilePath,
+        "sensor.stdio.stdin" => Field::Stdin,
+        "sensor.stdio.stdout" => Field::Stdout,
+        "sensor.stdio.stderr" => Field::Stderr,
+        "sensor.exec.memfd" => Field::ExeMemfd,
+        "sensor.exec.deleted" => Field::ExeDeleted,
+        "container.id" => Field::ContainerId,
+        "host.name" => Field::HostName,
+        _ => return None,
     })
 }
 
@@ -200,8 +239,10 @@ mod tests {
         assert_eq!(Field::resolve("TargetFilename"), Some(Field::FilePath));
         assert_eq!(Field::resolve("image"), None);
         assert_eq!(Field::Executable.ecs_path(), "process.executable");
-        assert_eq!(resolve_cached("CommandLine"), Some(Field::CommandLine));
-        assert_eq!(resolve_cached("CommandLine"), Some(Field::CommandLine));
+        for (name, _) in SIGMA_NAMES.iter().chain(ECS_NAMES) {
+            assert_eq!(resolve_fast(name), Field::resolve(name), "{name}");
+        }
+        assert_eq!(resolve_fast("commandline"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Unit tests of the detection engine (replay-based, unprivileged).
 
 mod accessor;
+mod bench;
 mod builtin;
 mod correlation;
 mod malformed;

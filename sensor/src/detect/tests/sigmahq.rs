@@ -11,7 +11,7 @@ use super::sigmahq_samples::samples;
 use crate::detect::{Engine, EngineConfig, RuleSet};
 
 /// The SigmaHQ material, or `None` (after saying so) when it is not there.
-pub(crate) fn sigma_dir() -> Option<PathBuf> {
+pub(super) fn sigma_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("SIGMA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/sigma"));
