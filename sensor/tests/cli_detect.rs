@@ -29,18 +29,41 @@ tags: [attack.execution, attack.t1059.004]
 fn rules_check_names_file_line_and_problem_and_fails() {
     let dir = scratch("check");
     std::fs::write(dir.join("good.yml"), GOOD).expect("write");
-    std::fs::write(dir.join("bad.yml"), GOOD.replace("condition: selection", "condition: selection and filter")).expect("write");
-    let out = sensor().args(["rules", "check"]).arg(&dir).output().expect("run");
+    std::fs::write(
+        dir.join("bad.yml"),
+        GOOD.replace("condition: selection", "condition: selection and filter"),
+    )
+    .expect("write");
+    let out = sensor()
+        .args(["rules", "check"])
+        .arg(&dir)
+        .output()
+        .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     assert!(stdout.contains("bad.yml:7:"), "{stdout}");
     assert!(stdout.contains("filter"), "{stdout}");
-    let out = sensor().args(["rules", "check"]).arg(dir.join("good.yml")).output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    let out = sensor().args(["rules", "list", "--rules"]).arg(&dir).output().expect("run");
+    let out = sensor()
+        .args(["rules", "check"])
+        .arg(dir.join("good.yml"))
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = sensor()
+        .args(["rules", "list", "--rules"])
+        .arg(&dir)
+        .output()
+        .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(stdout.contains("00000000-0000-0000-0000-00000000c0de") && stdout.contains("T1059.004"), "{stdout}");
+    assert!(
+        stdout.contains("00000000-0000-0000-0000-00000000c0de") && stdout.contains("T1059.004"),
+        "{stdout}"
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
@@ -62,12 +85,19 @@ fn replay_is_deterministic_and_skips_bad_input() {
             .arg(dir.join("events.jsonl"))
             .output()
             .expect("run");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).expect("utf8")
     };
     let first = replay();
     assert_eq!(first, replay(), "same input, same output");
-    let alerts: Vec<serde_json::Value> = first.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let alerts: Vec<serde_json::Value> = first
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
     assert_eq!(alerts.len(), 2);
     assert_eq!(alerts[0]["@timestamp"], "2026-01-01T00:00:00.000000000Z");
     assert_eq!(alerts[1]["process"]["pid"], 3);

@@ -41,7 +41,9 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             max_state_entries: 100_000,
-            max_group_entries: 1_000,
+            // value_count recomputes distinct values over a group's entries on every match,
+            // so this also bounds the CPU one noisy group can cost.
+            max_group_entries: 256,
             max_correlation_events: 16,
             suppress_secs: None,
             alert_id_prefix: format!("{:x}", crate::time::now_unix_ns()),
