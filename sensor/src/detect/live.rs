@@ -22,6 +22,8 @@ pub struct LiveEvent<'e> {
     time_unix_ns: i128,
     command_line: OnceCell<String>,
     parent_command_line: OnceCell<String>,
+    // Rules ask for the executable over and over; escape it once.
+    executable: OnceCell<Cow<'e, str>>,
 }
 
 impl<'e> LiveEvent<'e> {
@@ -32,6 +34,7 @@ impl<'e> LiveEvent<'e> {
             time_unix_ns,
             command_line: OnceCell::new(),
             parent_command_line: OnceCell::new(),
+            executable: OnceCell::new(),
         }
     }
 
@@ -126,7 +129,10 @@ impl FieldSource for LiveEvent<'_> {
         match field {
             Field::Timestamp => Some(owned_str(crate::time::rfc3339(self.time_unix_ns))),
             Field::EventAction => Some(EventValue::Str(Cow::Borrowed(ev.event.body.kind_name()))),
-            Field::Executable => Some(text(exec.map_or(&p.executable, |e| &e.executable))),
+            Field::Executable => Some(EventValue::Str(Cow::Borrowed(
+                self.executable
+                    .get_or_init(|| text::escape(exec.map_or(&p.executable, |e| &e.executable)).0),
+            ))),
             Field::Name => Some(match exec {
                 Some(e) => text(basename(&e.executable)),
                 None => text(&h.comm),
