@@ -27,6 +27,9 @@ pub enum ReplayError {
     /// `rules check` found rules that do not load.
     #[error("{0} rule problem(s) found")]
     BadRules(usize),
+    /// Replay was asked to run with no rule at all.
+    #[error("no rules loaded ({0} problem(s) logged above)")]
+    NoRules(usize),
     /// The engine could not be built.
     #[error(transparent)]
     Engine(#[from] DetectError),
@@ -127,6 +130,9 @@ pub fn read_events(files: &[PathBuf]) -> Result<(Vec<Value>, u64), ReplayError> 
 /// Replays recorded events through the rules and writes the alerts.
 pub fn replay(args: &ReplayArgs) -> Result<ReplayStats, ReplayError> {
     let rules = load_rules(&args.detect);
+    if rules.meta.is_empty() {
+        return Err(ReplayError::NoRules(rules.errors.len()));
+    }
     let config = EngineConfig {
         alert_id_prefix: "replay".into(),
         ..EngineConfig::default()
