@@ -150,10 +150,12 @@ impl Engine {
     ) {
         self.stats.events += 1;
         let secs = i64::try_from(source.time_unix_ns().div_euclid(1_000_000_000)).unwrap_or(0);
-        let before = self.inner.state_count();
+        // rsigma evicts inside `process_event_at` when the state is full; doing it here first,
+        // through the same code, is what lets us count what was dropped.
+        if self.inner.state_count() >= self.config.max_state_entries {
+            self.tick(secs);
+        }
         let results = self.inner.process_event_at(&Accessor(source), secs);
-        let after = self.inner.state_count();
-        self.stats.state_evictions += before.saturating_sub(after) as u64;
         if results.is_empty() {
             return;
         }

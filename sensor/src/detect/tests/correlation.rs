@@ -366,3 +366,27 @@ fn chained_example_from_the_specification() {
     let mut e = engine(&with_base(CHAINED));
     assert!(run(&mut e, &events).is_empty());
 }
+
+#[test]
+fn correlation_state_is_bounded_and_evictions_are_counted() {
+    use crate::detect::{Engine, EngineConfig};
+    let config = EngineConfig {
+        max_state_entries: 8,
+        ..EngineConfig::default()
+    };
+    let mut e = Engine::new(&super::rules(&with_base(EVENT_COUNT)), config).expect("engine");
+    // 100 users, one failure each: 100 groups, far over the cap.
+    let events: Vec<Value> = (0..100)
+        .map(|i| failed(f64::from(i), &format!("user{i}")))
+        .collect();
+    assert!(run(&mut e, &events).is_empty());
+    assert!(
+        e.state_count() <= 8,
+        "state {} over the cap",
+        e.state_count()
+    );
+    assert!(e.stats().state_evictions >= 90, "{:?}", e.stats());
+    // Expiry on tick drops what is left.
+    e.tick(4_000_000_000);
+    assert_eq!(e.state_count(), 0);
+}
