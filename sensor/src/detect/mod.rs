@@ -14,6 +14,7 @@ pub mod fields;
 pub mod live;
 pub mod recorded;
 pub mod rules;
+pub mod validate;
 
 #[cfg(test)]
 mod tests;
