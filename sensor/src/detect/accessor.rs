@@ -104,7 +104,7 @@ fn insert_path(doc: &mut Map<String, Value>, path: &str, value: Value) {
 }
 
 /// Text fields keyword rules (`keywords:` lists) search.
-const KEYWORD_FIELDS: &[Field] = &[
+pub(super) const KEYWORD_FIELDS: &[Field] = &[
     Field::CommandLine,
     Field::Executable,
     Field::ParentCommandLine,

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::DetectError;
 use super::accessor::{Accessor, FieldSource};
 use super::alert::{self, AlertInput};
+use super::cache::VerdictCache;
 use super::live::LiveEvent;
 use super::recorded::RecordedEvent;
 use super::rules::{RuleMeta, RuleSet};
@@ -31,6 +32,8 @@ pub struct EngineConfig {
     pub max_correlation_events: usize,
     /// After a correlation fires for a group, do not fire again for this many seconds.
     pub suppress_secs: Option<u64>,
+    /// Cache detection verdicts by the values of the fields rules read (see [`VerdictCache`]).
+    pub verdict_cache: bool,
     /// Prefix of alert ids (`event.id` is `<prefix>-<sequence>`). The default is the engine's
     /// start time in hex nanoseconds, so ids stay unique across restarts; replay uses a fixed
     /// prefix so its output is reproducible.
@@ -46,6 +49,7 @@ impl Default for EngineConfig {
             max_group_entries: 256,
             max_correlation_events: 16,
             suppress_secs: None,
+            verdict_cache: true,
             alert_id_prefix: format!("{:x}", crate::time::now_unix_ns()),
         }
     }
@@ -60,6 +64,8 @@ pub struct EngineStats {
     pub alerts: u64,
     /// Correlation state entries dropped (expired windows or over the cap).
     pub state_evictions: u64,
+    /// Events whose detection verdicts came from the verdict cache.
+    pub cache_hits: u64,
 }
 
 /// Where alerts go.
@@ -93,6 +99,7 @@ impl<S: FieldSource + ?Sized> ExtractLogSource<Accessor<'_, S>> for CategoryExtr
 /// Evaluates rules against events and produces alerts.
 pub struct Engine {
     inner: CorrelationEngine<CategoryExtractor>,
+    cache: Option<VerdictCache>,
     meta: HashMap<String, Arc<RuleMeta>>,
     clock: BootClock,
     config: EngineConfig,
@@ -121,8 +128,14 @@ impl Engine {
             .iter()
             .map(|m| (m.id.clone(), Arc::new(m.clone())))
             .collect();
+        let cache = if config.verdict_cache {
+            VerdictCache::new(&rules.collection, rules.uses_fieldref)
+        } else {
+            None
+        };
         Ok(Engine {
             inner,
+            cache,
             meta,
             clock: BootClock::new(),
             config,
@@ -155,7 +168,15 @@ impl Engine {
         if self.inner.state_count() >= self.config.max_state_entries {
             self.tick(secs);
         }
-        let results = self.inner.process_event_at(&Accessor(source), secs);
+        let event = Accessor(source);
+        let inner = &self.inner;
+        let detections = match self.cache.as_mut() {
+            Some(cache) => {
+                cache.get_or_insert(&event, source.category(), || inner.evaluate(&event))
+            }
+            None => inner.evaluate(&event),
+        };
+        let results = self.inner.process_with_detections(&event, detections, secs);
         if results.is_empty() {
             return;
         }
@@ -176,7 +197,10 @@ impl Engine {
 
     /// Counters.
     pub fn stats(&self) -> EngineStats {
-        self.stats
+        EngineStats {
+            cache_hits: self.cache.as_ref().map_or(0, |c| c.hits),
+            ..self.stats
+        }
     }
 
     /// Live correlation state entries.

@@ -9,6 +9,7 @@
 pub mod accessor;
 pub mod alert;
 pub mod attack;
+pub mod cache;
 pub mod engine;
 pub mod fields;
 pub mod live;

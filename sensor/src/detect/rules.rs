@@ -94,6 +94,8 @@ pub struct RuleSet {
     rule_sources: Vec<String>,
     /// Correlations parsed but not yet checked.
     pending: Vec<PendingCorrelation>,
+    /// Some rule uses the `fieldref` modifier (which turns the verdict cache off).
+    pub uses_fieldref: bool,
 }
 
 /// Counts for metrics: exported as `sensor_rule_load_errors_total` and
@@ -166,6 +168,7 @@ impl RuleSet {
         self.meta.extend(other.meta);
         self.errors.extend(other.errors);
         self.rule_sources.extend(other.rule_sources);
+        self.uses_fieldref |= other.uses_fieldref;
     }
 
     /// Counts for metrics.
@@ -198,6 +201,7 @@ impl RuleSet {
 
     /// Parses one file's text (one or more YAML documents).
     pub fn add_text(&mut self, label: &str, source: &str, text: &str) {
+        self.uses_fieldref |= text.contains("|fieldref");
         let parsed = match parse_sigma_yaml(text) {
             Ok(parsed) => parsed,
             Err(err) => {

@@ -229,3 +229,65 @@ fn discovery_burst_counts_distinct_programs_per_parent() {
     assert_eq!(alerts[0]["sensor"]["correlation"]["value"], 4.0);
     assert_eq!(alerts[0]["process"]["pid"], 33);
 }
+
+#[test]
+fn verdict_cache_changes_nothing_but_speed() {
+    let parent = |ppid: u32| json!({"process": {"parent": {"pid": ppid}}});
+    let socket = json!({"sensor": {"stdio": {"stdin": "socket", "stdout": "socket"}}});
+    let mut events = Vec::new();
+    for round in 0..3 {
+        let t = f64::from(round) * 100.0;
+        for (i, exe) in [
+            "/usr/bin/whoami",
+            "/usr/bin/id",
+            "/usr/bin/uname",
+            "/usr/bin/ps",
+            "/usr/bin/id",
+        ]
+        .iter()
+        .enumerate()
+        {
+            events.push(exec(
+                t + i as f64,
+                40 + i as u32,
+                exe,
+                "x",
+                parent(9 + round),
+            ));
+        }
+        events.push(net(
+            t + 6.0,
+            4242,
+            "/usr/bin/bash",
+            true,
+            ("198.51.100.7", 4444),
+            json!({}),
+        ));
+        events.push(exec(
+            t + 7.0,
+            4242,
+            "/usr/bin/bash",
+            "bash -i",
+            socket.clone(),
+        ));
+        events.push(exec(t + 8.0, 4243, "/usr/bin/bash", "bash -i", json!({})));
+        events.push(open(t + 9.0, 13, "/usr/bin/cat", "/etc/shadow", false));
+    }
+    let run_with = |cache: bool| {
+        let config = EngineConfig {
+            verdict_cache: cache,
+            alert_id_prefix: "x".into(),
+            ..EngineConfig::default()
+        };
+        let mut engine = Engine::new(&RuleSet::builtin(), config).expect("engine");
+        let alerts = run(&mut engine, &events);
+        (alerts, engine.stats().cache_hits)
+    };
+    let (with, hits) = run_with(true);
+    let (without, no_hits) = run_with(false);
+    assert_eq!(with, without);
+    // The burst fires at the fourth distinct program and again at the fifth event (no suppression).
+    assert_eq!(with.len(), 15, "{:?}", titles(&with));
+    assert!(hits > 10, "{hits}");
+    assert_eq!(no_hits, 0);
+}
