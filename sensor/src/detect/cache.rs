@@ -4,8 +4,6 @@
 //! in full, so a hit returns what evaluation would have returned; fields only correlations read
 //! (pids in `group-by`) are not in the key, since correlation state is fed afresh every event.
 
-use std::collections::HashMap;
-
 use rsigma_eval::event::{Event, EventValue};
 use rsigma_eval::{EvaluationResult, FieldSource as Origin, RuleFieldSet};
 use rsigma_parser::SigmaCollection;
@@ -18,7 +16,8 @@ const MAX_ENTRIES: usize = 8192;
 /// Cached detection verdicts, keyed by the values of every field a detection reads.
 pub struct VerdictCache {
     fields: Vec<String>,
-    map: HashMap<String, Vec<EvaluationResult>>,
+    // aHash: the key is a few hundred bytes per event, SipHash would cost more than the lookup.
+    map: ahash::AHashMap<String, Vec<EvaluationResult>>,
     key: String,
     /// Lookups answered from the cache.
     pub hits: u64,
@@ -50,7 +49,7 @@ impl VerdictCache {
         fields.dedup();
         Some(VerdictCache {
             fields,
-            map: HashMap::new(),
+            map: ahash::AHashMap::new(),
             key: String::new(),
             hits: 0,
             misses: 0,
@@ -85,32 +84,66 @@ impl VerdictCache {
 }
 
 /// Appends an unambiguous rendering of a value (lengths prefix strings, so no separator inside
-/// a value can make two different keys equal).
+/// a value can make two different keys equal). Written without `fmt`, which would cost more than
+/// the rest of a cache hit.
 fn push_value(out: &mut String, value: Option<&EventValue<'_>>) {
-    use std::fmt::Write as _;
-    let _ = match value {
-        None => write!(out, "-"),
-        Some(EventValue::Null) => write!(out, "n"),
-        Some(EventValue::Str(s)) => write!(out, "s{}:{s}", s.len()),
-        Some(EventValue::Int(i)) => write!(out, "i{i}"),
-        Some(EventValue::Float(f)) => write!(out, "f{f:?}"),
-        Some(EventValue::Bool(b)) => write!(out, "b{b}"),
+    match value {
+        None => out.push('-'),
+        Some(EventValue::Null) => out.push('n'),
+        Some(EventValue::Str(s)) => push_str(out, s),
+        Some(EventValue::Int(i)) => {
+            out.push('i');
+            if *i < 0 {
+                out.push('-');
+            }
+            push_num(out, i.unsigned_abs());
+        }
+        Some(EventValue::Float(f)) => {
+            out.push('f');
+            push_num(out, f.to_bits());
+        }
+        Some(EventValue::Bool(b)) => out.push(if *b { 'T' } else { 'F' }),
         Some(EventValue::Array(items)) => {
-            let _ = write!(out, "a{}[", items.len());
+            out.push('a');
+            push_num(out, items.len() as u64);
             for item in items {
                 push_value(out, Some(item));
             }
-            write!(out, "]")
         }
         Some(EventValue::Map(entries)) => {
-            let _ = write!(out, "m{}{{", entries.len());
+            out.push('m');
+            push_num(out, entries.len() as u64);
             for (k, v) in entries {
-                let _ = write!(out, "s{}:{k}", k.len());
+                push_str(out, k);
                 push_value(out, Some(v));
             }
-            write!(out, "}}")
         }
-    };
+    }
+}
+
+fn push_str(out: &mut String, s: &str) {
+    out.push('s');
+    push_num(out, s.len() as u64);
+    out.push(':');
+    out.push_str(s);
+}
+
+fn push_num(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(i..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
 }
 
 #[cfg(test)]
@@ -127,5 +160,15 @@ mod tests {
         b.push('\u{1}');
         push_value(&mut b, Some(&EventValue::Str(Cow::Borrowed("y"))));
         assert_ne!(a, b);
+        let mut n = String::new();
+        push_num(&mut n, 0);
+        push_num(&mut n, 1234567890);
+        push_num(&mut n, u64::MAX);
+        assert_eq!(n, format!("01234567890{}", u64::MAX));
+        let mut x = String::new();
+        push_value(&mut x, Some(&EventValue::Int(-5)));
+        let mut y = String::new();
+        push_value(&mut y, Some(&EventValue::Int(5)));
+        assert_ne!(x, y);
     }
 }

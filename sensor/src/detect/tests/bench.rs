@@ -50,7 +50,7 @@ fn process(pid: u32, exe: &[u8], args: Vec<Vec<u8>>) -> Arc<ProcessInfo> {
     })
 }
 
-fn synthetic(n: usize) -> Vec<EnrichedEvent> {
+fn synthetic(n: usize, unique: bool) -> Vec<EnrichedEvent> {
     let host = Arc::new(HostInfo {
         name: "bench".into(),
         ..HostInfo::default()
@@ -66,7 +66,11 @@ fn synthetic(n: usize) -> Vec<EnrichedEvent> {
                 COMMANDS[i % COMMANDS.len()]
             };
             let (exe, line) = template.split_once(' ').unwrap_or(("", ""));
-            let args: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
+            let mut args: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
+            if unique {
+                // Every command line different: the verdict cache never hits.
+                args.push(i.to_string().into_bytes());
+            }
             let stdio = if attack {
                 [FdKind::Socket; 3]
             } else {
@@ -150,11 +154,12 @@ fn measure(label: &str, set: &RuleSet, events: &[EnrichedEvent], docs: &[Value])
     }
     let recorded = docs.len() as f64 / (thread_cpu_secs() - start);
     println!(
-        "BENCH {label}: {} rules, {} correlations, {} events: live {live:.0} events/s, recorded JSON (pre-parsed) {recorded:.0} events/s, {} alerts",
+        "BENCH {label}: {} rules, {} correlations, {} events: live {live:.0} events/s/core, recorded JSON (pre-parsed) {recorded:.0} events/s/core, {} alerts, verdict cache hits {}",
         set.collection.rules.len(),
         set.collection.correlations.len(),
         events.len(),
-        sink.0
+        sink.0,
+        engine.stats().cache_hits
     );
 }
 
@@ -169,7 +174,8 @@ fn bench_engine_throughput() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300_000);
-    let events = synthetic(n);
+    let events = synthetic(n, false);
+    let unique = synthetic(n, true);
     let clock = crate::time::BootClock::new();
     let docs: Vec<Value> = events
         .iter()
@@ -201,4 +207,14 @@ fn bench_engine_throughput() {
     single.collection.correlations.clear();
     single.meta.retain(|m| !m.correlation);
     measure("single-event rules only", &single, &events, &docs);
+    let unique_docs: Vec<Value> = unique
+        .iter()
+        .map(|e| LiveEvent::new(e, clock.to_unix_ns(e.event.header.ktime_ns)).document())
+        .collect();
+    measure(
+        "single-event rules, every command line unique",
+        &single,
+        &unique,
+        &unique_docs,
+    );
 }
