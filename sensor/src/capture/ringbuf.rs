@@ -7,6 +7,9 @@ use std::time::Duration;
 use aya::maps::{MapData, RingBuf};
 use tokio::io::unix::AsyncFd;
 
+/// How long the reader keeps draining after it was told to stop.
+const FINAL_DRAIN: Duration = Duration::from_secs(2);
+
 /// What the reader hands records to.
 pub trait Consumer {
     /// One record's bytes, still in the ring (copy what must outlive the call).
@@ -56,10 +59,15 @@ where
             }
         }
     }
-    // Whatever arrived before the stop is still delivered.
+    // Whatever arrived before the stop is still delivered, but only for a bounded time:
+    // producers keep writing while we drain, and a busy host must not keep us from exiting.
+    let deadline = std::time::Instant::now() + FINAL_DRAIN;
     let ring = fd.get_mut();
     while let Some(item) = ring.next() {
         consumer.record(&item);
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
     }
     consumer.batch_done();
     Ok(())
