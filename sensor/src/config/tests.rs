@@ -39,10 +39,8 @@ struct Temp(PathBuf);
 
 impl Temp {
     fn new(name: &str, text: &str) -> Temp {
-        let path = std::env::temp_dir().join(format!(
-            "sensor-config-{}-{name}.yaml",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("sensor-config-{}-{name}.yaml", std::process::id()));
         std::fs::write(&path, text).expect("write");
         Temp(path)
     }
@@ -82,7 +80,13 @@ fn file_values_apply_and_command_line_wins() {
     let r = run(&["run", "--config", &f.arg()]).expect("parse");
     assert_eq!(r.ringbuf_kib, 64);
     assert_eq!(r.events, "/var/log/sensor/events.json");
-    let r = run(&["run", "--ringbuf-kib", "8", &format!("--config={}", f.arg())]).expect("parse");
+    let r = run(&[
+        "run",
+        "--ringbuf-kib",
+        "8",
+        &format!("--config={}", f.arg()),
+    ])
+    .expect("parse");
     assert_eq!(r.ringbuf_kib, 8, "the command line overrides the file");
     assert_eq!(r.events, "/var/log/sensor/events.json");
 }
@@ -97,11 +101,19 @@ fn snake_case_keys_lists_and_switches() {
     assert_eq!(r.ringbuf_kib, 2048);
     assert!(r.verbose);
     let rules: Vec<String> = r.rules.iter().map(|p| p.display().to_string()).collect();
-    assert_eq!(rules, ["/etc/sensor/rules", "/opt/rules", "/cli"], "lists append");
+    assert_eq!(
+        rules,
+        ["/etc/sensor/rules", "/opt/rules", "/cli"],
+        "lists append"
+    );
     let off = Temp::new("off", "verbose: false\nrules: /one\n");
     let r = run(&["run", "--config", &off.arg()]).expect("parse");
     assert!(!r.verbose);
-    assert_eq!(r.rules, [PathBuf::from("/one")], "a scalar is a one-item list");
+    assert_eq!(
+        r.rules,
+        [PathBuf::from("/one")],
+        "a scalar is a one-item list"
+    );
 }
 
 #[test]
@@ -112,8 +124,8 @@ fn global_flags_are_keys_and_dash_values_stay_values() {
     // The file's arguments come after the root-level ones, so the file wins over them: only
     // flags given after the subcommand override the file.
     assert_eq!(cli.log_level.as_deref(), Some("debug"));
-    let cli: TestCli = parse(["t", "run", "--config", &f.arg(), "--log-level", "warn"])
-        .expect("parse");
+    let cli: TestCli =
+        parse(["t", "run", "--config", &f.arg(), "--log-level", "warn"]).expect("parse");
     assert_eq!(cli.log_level.as_deref(), Some("warn"));
     let TestCommand::Run(r) = cli.command else {
         panic!("not run")
@@ -161,7 +173,9 @@ fn bad_values_are_refused_at_their_line() {
 fn empty_file_missing_file_and_no_config() {
     let f = Temp::new("empty", "# nothing configured\n");
     assert_eq!(
-        run(&["run", "--config", &f.arg()]).expect("empty").ringbuf_kib,
+        run(&["run", "--config", &f.arg()])
+            .expect("empty")
+            .ringbuf_kib,
         1024
     );
     let missing = run(&["run", "--config", "/nonexistent/sensor.yaml"]).expect_err("missing");
