@@ -285,8 +285,13 @@ fn daemonset_capabilities_and_mounts_suffice_in_an_empty_root() -> anyhow::Resul
 }
 
 fn start_unprivileged(caps: &[String]) -> anyhow::Result<Sensor> {
+    start_as(UNPRIVILEGED, caps)
+}
+
+/// Starts the sensor as `uid` with `caps` (ambient for a non-root uid).
+fn start_as(uid: &str, caps: &[String]) -> anyhow::Result<Sensor> {
     let mut cmd = Command::new("setpriv");
-    cmd.args(setpriv_args(UNPRIVILEGED, caps, true))
+    cmd.args(setpriv_args(uid, caps, uid != "0"))
         .arg("--")
         .arg(sensor_bin())
         .args(["run", "--config"])
@@ -350,6 +355,22 @@ fn each_load_capability_is_required_and_named_when_missing() -> anyhow::Result<(
         let name = format!("CAP_{}", missing.to_uppercase());
         ensure!(msg.contains(&name), "without {name}: {msg}");
         ensure!(!msg.contains("not mounted"), "without {name}: {msg}");
+    }
+    // The DaemonSet's set (uid 0) is minimal too: each capability in it is needed to attach,
+    // except SYS_PTRACE, which only enrichment uses.
+    for missing in daemonset_caps()?.iter().filter(|c| *c != "sys_ptrace") {
+        let caps: Vec<String> = daemonset_caps()?
+            .into_iter()
+            .filter(|c| c != missing)
+            .collect();
+        let name = format!("CAP_{}", missing.to_uppercase());
+        match start_as("0", &caps) {
+            Ok(_) => bail!("uid 0 attached without {name}"),
+            Err(err) => ensure!(
+                format!("{err:#}").contains(&name),
+                "without {name}: {err:#}"
+            ),
+        }
     }
     Ok(())
 }
