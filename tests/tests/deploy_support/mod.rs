@@ -39,7 +39,7 @@ pub fn manifest(name: &str) -> anyhow::Result<Vec<Value>> {
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut docs = Vec::new();
     for doc in yaml_serde::Deserializer::from_str(&text) {
-        docs.push(serde::Deserialize::deserialize(doc).with_context(|| format!("{name}"))?);
+        docs.push(serde::Deserialize::deserialize(doc).with_context(|| name.to_owned())?);
     }
     Ok(docs)
 }
