@@ -279,6 +279,12 @@ fn daemonset_capabilities_and_mounts_suffice_in_an_empty_root() -> anyhow::Resul
     let uid = at(&c, &["securityContext", "runAsUser"])?
         .as_u64()
         .context("uid")?;
+    // The ConfigMap says 0.0.0.0:9760; the command line's loopback address wins.
+    ensure!(
+        sensor.log().contains("metrics_addr=127.0.0.1:"),
+        "the command line did not override the config file:\n{}",
+        sensor.log()
+    );
     assert_attached_and_reduced(sensor, &caps, &uid.to_string(), Some(&root.dir))?;
     drop(root);
     Ok(())
