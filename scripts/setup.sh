@@ -59,9 +59,14 @@ if [ "$(id -u)" = 0 ] && [ "${SENSOR_SETUP_SYSTEM:-1}" != 0 ]; then
     # 4. Debian packages used by the tests (iproute2 for network namespaces, bpftool to check
     #    that nothing stays attached, netcat/socat/curl/python3 for attack scenarios,
     #    prometheus for promtool and a real server scraping the sensor).
+    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux prometheus)
+    #    The tooling the attack and benign scenarios of tests/scenarios use (a variant whose
+    #    tool is missing skips itself, e.g. on a machine set up by hand).
+    packages+=(ncat netcat-traditional wget perl php-cli ruby gawk zip p7zip-full gnupg openssl
+        gcc libc6-dev git logrotate iptables nftables cron kmod net-tools openssh-client
+        passwd tar coreutils)
     #    python3-venv for the deployment linters' venv, systemd for `systemd-analyze verify`.
-    packages=(iproute2 bpftool netcat-openbsd socat curl python3 procps util-linux prometheus
-        python3-venv systemd)
+    packages+=(python3-venv systemd)
     missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
@@ -70,8 +75,23 @@ if [ "$(id -u)" = 0 ] && [ "${SENSOR_SETUP_SYSTEM:-1}" != 0 ]; then
     if [ "${#missing[@]}" -gt 0 ]; then
         say "installing Debian packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
+        # Packages such as prometheus, cron or auditd would start their services on install;
+        # tests start what they need themselves, and a running auditd would enable kernel audit
+        # and slow every later process. policy-rc.d tells invoke-rc.d not to start anything.
+        policy=/usr/sbin/policy-rc.d
+        policy_was_there=0
+        [ -e "$policy" ] && policy_was_there=1
+        if [ "$policy_was_there" = 0 ]; then
+            printf '#!/bin/sh\nexit 101\n' >"$policy"
+            chmod +x "$policy"
+            trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        fi
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        if [ "$policy_was_there" = 0 ]; then
+            rm -f "$policy"
+            trap - EXIT
+        fi
     fi
 
     # 5. Deployment linters, pinned, in a venv of their own (tests/tests/deploy_*.rs find it

@@ -1,36 +1,251 @@
-//! Settings userspace hands to the kernel side before attaching.
+//! Settings userspace hands to the kernel side before attaching: tracepoint field offsets (from
+//! tracefs `format` files), kernel struct member offsets (from the running kernel's BTF) and
+//! filter settings. Nothing here is hard-coded for one kernel.
 
-/// Global settings, written into the eBPF object's `CONFIG` global at load time.
-///
-/// Tracepoint field offsets are read from tracefs `format` files at start rather than
-/// hard-coded, so one binary runs on kernels whose layouts differ.
+/// Offsets of the tracepoint fields the programs read, from tracefs `format` files.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct SensorConfig {
-    /// The sensor's own process id, whose events are never reported.
-    pub self_pid: u32,
-    /// `sched:sched_process_exec`: offset of the `__data_loc char[] filename` field.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TracepointOffsets {
+    /// `sched_process_exec`: `__data_loc char[] filename`.
     pub exec_filename_loc: u32,
-    /// `sched:sched_process_exec`: offset of `old_pid`.
+    /// `sched_process_exec`: `old_pid`.
     pub exec_old_pid: u32,
-    /// `syscalls:sys_enter_execve`: offset of `argv`.
+    /// `sys_enter_execve`: `filename`.
+    pub execve_filename: u32,
+    /// `sys_enter_execve`: `argv`.
     pub execve_argv: u32,
-    /// `syscalls:sys_enter_execveat`: offset of `argv`.
+    /// `sys_enter_execveat`: `filename`.
+    pub execveat_filename: u32,
+    /// `sys_enter_execveat`: `argv`.
     pub execveat_argv: u32,
+    /// `ret` of every `sys_exit_*` tracepoint used (checked to be the same for all).
+    pub sys_exit_ret: u32,
+    /// `sched_process_exit`: `group_dead`, or [`ABSENT`] on kernels without it.
+    pub exit_group_dead: u32,
+    /// `sys_enter_connect`: `fd`.
+    pub connect_fd: u32,
+    /// `sys_enter_connect`: `uservaddr`.
+    pub connect_addr: u32,
+    /// `sys_enter_connect`: `addrlen`.
+    pub connect_addrlen: u32,
+    /// `sys_enter_open`: `filename`.
+    pub open_filename: u32,
+    /// `sys_enter_open`: `flags`.
+    pub open_flags: u32,
+    /// `sys_enter_open`: `mode`.
+    pub open_mode: u32,
+    /// `sys_enter_openat`: `dfd`.
+    pub openat_dfd: u32,
+    /// `sys_enter_openat`: `filename`.
+    pub openat_filename: u32,
+    /// `sys_enter_openat`: `flags`.
+    pub openat_flags: u32,
+    /// `sys_enter_openat`: `mode`.
+    pub openat_mode: u32,
+    /// `sys_enter_openat2`: `dfd`.
+    pub openat2_dfd: u32,
+    /// `sys_enter_openat2`: `filename`.
+    pub openat2_filename: u32,
+    /// `sys_enter_openat2`: `how` (a user pointer to `struct open_how`).
+    pub openat2_how: u32,
+    /// `sys_enter_creat`: `pathname`.
+    pub creat_pathname: u32,
+    /// `sys_enter_creat`: `mode`.
+    pub creat_mode: u32,
     /// Reserved, zero.
     pub _pad: u32,
 }
 
+/// Marks an optional offset the running kernel does not have.
+pub const ABSENT: u32 = u32::MAX;
+
+/// Byte offsets of kernel struct members, from `/sys/kernel/btf/vmlinux`. Optional members
+/// are [`ABSENT`] when the kernel lacks them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelOffsets {
+    /// `task_struct.tgid`.
+    pub task_tgid: u32,
+    /// `task_struct.pid`.
+    pub task_pid: u32,
+    /// `task_struct.real_parent`.
+    pub task_real_parent: u32,
+    /// `task_struct.files`.
+    pub task_files: u32,
+    /// `task_struct.mm`.
+    pub task_mm: u32,
+    /// `task_struct.cred`.
+    pub task_cred: u32,
+    /// `task_struct.exit_code`.
+    pub task_exit_code: u32,
+    /// `task_struct.loginuid` (optional: `CONFIG_AUDIT`).
+    pub task_loginuid: u32,
+    /// `files_struct.fdt`.
+    pub files_fdt: u32,
+    /// `fdtable.max_fds`.
+    pub fdt_max_fds: u32,
+    /// `fdtable.fd`.
+    pub fdt_fd: u32,
+    /// `file.f_inode`.
+    pub file_inode: u32,
+    /// `file.private_data`.
+    pub file_private_data: u32,
+    /// `file.f_path.dentry`.
+    pub file_dentry: u32,
+    /// `inode.i_mode`.
+    pub inode_mode: u32,
+    /// `inode.i_rdev`.
+    pub inode_rdev: u32,
+    /// `inode.__i_nlink`.
+    pub inode_nlink: u32,
+    /// `dentry.d_name.name`.
+    pub dentry_name: u32,
+    /// `mm_struct.exe_file`.
+    pub mm_exe_file: u32,
+    /// `cred.euid`.
+    pub cred_euid: u32,
+    /// `cred.egid`.
+    pub cred_egid: u32,
+    /// `socket.type`.
+    pub socket_type: u32,
+    /// `socket.sk`.
+    pub socket_sk: u32,
+    /// `sock.__sk_common.skc_family`.
+    pub sk_family: u32,
+    /// `sock.sk_protocol` (optional: a bitfield on old kernels).
+    pub sk_protocol: u32,
+    /// `sock.__sk_common.skc_num` (local port, host order).
+    pub sk_num: u32,
+    /// `sock.__sk_common.skc_dport` (remote port, network order).
+    pub sk_dport: u32,
+    /// `sock.__sk_common.skc_rcv_saddr`.
+    pub sk_rcv_saddr: u32,
+    /// `sock.__sk_common.skc_daddr`.
+    pub sk_daddr: u32,
+    /// `sock.__sk_common.skc_v6_rcv_saddr` (optional: `CONFIG_IPV6`).
+    pub sk_v6_rcv_saddr: u32,
+    /// `sock.__sk_common.skc_v6_daddr` (optional: `CONFIG_IPV6`).
+    pub sk_v6_daddr: u32,
+    /// Reserved, zero.
+    pub _pad: u32,
+}
+
+/// Global settings, written into the eBPF object's `CONFIG` global at load time.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SensorConfig {
+    /// The sensor's own process id (tgid), whose events are never reported.
+    pub self_pid: u32,
+    /// When non-zero, only this process id is reported (a debugging and testing aid).
+    pub only_pid: u32,
+    /// Number of valid entries in the `OPEN_PREFIXES` map.
+    pub open_prefix_count: u32,
+    /// Reserved, zero.
+    pub _pad: u32,
+    /// Identical opens within this many nanoseconds collapse into one; 0 disables.
+    pub open_collapse_ns: u64,
+    /// The ring buffer wakes its reader only when it holds at least this many bytes; below
+    /// that userspace polls on a short timer. 0 wakes the reader for every record.
+    pub wakeup_bytes: u64,
+    /// Tracepoint field offsets.
+    pub tp: TracepointOffsets,
+    /// Kernel struct member offsets.
+    pub k: KernelOffsets,
+}
+
 impl SensorConfig {
-    /// All zero: "not configured".
+    /// All zero: "not configured" (every program then does nothing).
     pub const ZERO: SensorConfig = SensorConfig {
         self_pid: 0,
-        exec_filename_loc: 0,
-        exec_old_pid: 0,
-        execve_argv: 0,
-        execveat_argv: 0,
+        only_pid: 0,
+        open_prefix_count: 0,
         _pad: 0,
+        open_collapse_ns: 0,
+        wakeup_bytes: 0,
+        tp: TracepointOffsets {
+            exec_filename_loc: 0,
+            exec_old_pid: 0,
+            execve_filename: 0,
+            execve_argv: 0,
+            execveat_filename: 0,
+            execveat_argv: 0,
+            sys_exit_ret: 0,
+            exit_group_dead: 0,
+            connect_fd: 0,
+            connect_addr: 0,
+            connect_addrlen: 0,
+            open_filename: 0,
+            open_flags: 0,
+            open_mode: 0,
+            openat_dfd: 0,
+            openat_filename: 0,
+            openat_flags: 0,
+            openat_mode: 0,
+            openat2_dfd: 0,
+            openat2_filename: 0,
+            openat2_how: 0,
+            creat_pathname: 0,
+            creat_mode: 0,
+            _pad: 0,
+        },
+        k: KernelOffsets {
+            task_tgid: 0,
+            task_pid: 0,
+            task_real_parent: 0,
+            task_files: 0,
+            task_mm: 0,
+            task_cred: 0,
+            task_exit_code: 0,
+            task_loginuid: 0,
+            files_fdt: 0,
+            fdt_max_fds: 0,
+            fdt_fd: 0,
+            file_inode: 0,
+            file_private_data: 0,
+            file_dentry: 0,
+            inode_mode: 0,
+            inode_rdev: 0,
+            inode_nlink: 0,
+            dentry_name: 0,
+            mm_exe_file: 0,
+            cred_euid: 0,
+            cred_egid: 0,
+            socket_type: 0,
+            socket_sk: 0,
+            sk_family: 0,
+            sk_protocol: 0,
+            sk_num: 0,
+            sk_dport: 0,
+            sk_rcv_saddr: 0,
+            sk_daddr: 0,
+            sk_v6_rcv_saddr: 0,
+            sk_v6_daddr: 0,
+            _pad: 0,
+        },
     };
 }
 
-const _: () = assert!(core::mem::size_of::<SensorConfig>() == 24);
+/// Most path prefixes the open filter holds.
+pub const OPEN_PREFIX_MAX: u32 = 16;
+/// Longest prefix, in bytes (compared as eight 8-byte words).
+pub const OPEN_PREFIX_LEN: usize = 64;
+
+/// One prefix of the read-only open filter, as words with a mask so the kernel compares eight
+/// bytes at a time.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenPrefix {
+    /// Prefix length in bytes (1..=[`OPEN_PREFIX_LEN`]).
+    pub len: u32,
+    /// Number of words to compare (`len.div_ceil(8)`).
+    pub words: u32,
+    /// The prefix bytes, zero-padded, as native-endian words.
+    pub bytes: [u64; OPEN_PREFIX_LEN / 8],
+    /// Per word, the mask of bytes that belong to the prefix.
+    pub mask: [u64; OPEN_PREFIX_LEN / 8],
+}
+
+const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 96);
+const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 128);
+const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 96 + 128);
+const _: () = assert!(core::mem::size_of::<OpenPrefix>() == 8 + OPEN_PREFIX_LEN * 2);

@@ -12,6 +12,9 @@ pub mod config;
 pub mod exec;
 pub mod header;
 pub mod kind;
+pub mod net;
+pub mod open;
+pub mod process;
 
 #[cfg(feature = "user")]
 mod pod;
@@ -20,3 +23,6 @@ pub use config::*;
 pub use exec::*;
 pub use header::*;
 pub use kind::*;
+pub use net::*;
+pub use open::*;
+pub use process::*;

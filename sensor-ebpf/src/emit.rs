@@ -1,12 +1,19 @@
-//! Filling the common header and counting reserve failures.
+//! Filling the common header, choosing who is reported, counting reserve failures and filtered
+//! events, and submitting records with cheap wakeups.
 
-use aya_ebpf::helpers::{
-    bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
-    bpf_get_current_uid_gid, bpf_ktime_get_boot_ns,
+use aya_ebpf::{
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
+    helpers::{
+        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
+        bpf_get_current_uid_gid, bpf_ktime_get_boot_ns,
+    },
 };
-use sensor_common::{EventHeader, EventKind};
+use sensor_common::{EventHeader, EventKind, FilterReason};
 
-use crate::maps::DROPS;
+use crate::{
+    config,
+    maps::{DROPS, EVENTS, FILTERED},
+};
 
 /// Fills `header` for an event of `kind` and total size `size` from the current task.
 #[inline(always)]
@@ -32,5 +39,48 @@ pub fn count_drop(kind: EventKind) {
     if let Some(counter) = DROPS.get_ptr_mut(kind as u32) {
         // SAFETY: per-CPU slot, so no other program writes it concurrently.
         unsafe { *counter += 1 };
+    }
+}
+
+/// Counts one event of `kind` not reported for `reason`.
+#[inline(always)]
+pub fn count_filtered(kind: EventKind, reason: FilterReason) {
+    let index = kind as u32 * FilterReason::SLOTS + reason as u32;
+    if let Some(counter) = FILTERED.get_ptr_mut(index) {
+        // SAFETY: per-CPU slot.
+        unsafe { *counter += 1 };
+    }
+}
+
+/// Whether events of the current process are reported; counts the ones that are not. The
+/// sensor is recognised by its process id only, never by name, so a process that merely calls
+/// itself `sensor` is still reported.
+#[inline(always)]
+pub fn wanted(kind: EventKind) -> bool {
+    let pid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    let cfg = config::get();
+    if pid == cfg.self_pid {
+        count_filtered(kind, FilterReason::SelfPid);
+        return false;
+    }
+    if cfg.only_pid != 0 && pid != cfg.only_pid {
+        count_filtered(kind, FilterReason::NotSelected);
+        return false;
+    }
+    true
+}
+
+/// Submit flags: wake the reader only once the buffer holds `wakeup_bytes`; below that the
+/// reader's timer collects records, which saves a wakeup per event.
+#[inline(always)]
+pub fn wakeup_flags() -> u64 {
+    let threshold = config::get().wakeup_bytes;
+    if threshold == 0 {
+        return 0;
+    }
+    if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= threshold {
+        BPF_RB_FORCE_WAKEUP as u64
+    } else {
+        BPF_RB_NO_WAKEUP as u64
     }
 }

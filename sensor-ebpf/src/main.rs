@@ -6,6 +6,7 @@
 
 mod config;
 mod emit;
+mod kernel;
 mod maps;
 mod programs;
 

@@ -2,9 +2,12 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, LruHashMap, PerCpuArray, RingBuf},
 };
-use sensor_common::{ARGV_CAP, EventKind, PendingExec};
+use sensor_common::{
+    ARGV_CAP, EventKind, FilterReason, OPEN_PREFIX_MAX, OpenArgs, OpenPrefix, PendingConnect,
+    PendingExec,
+};
 
 /// The event stream to userspace. Userspace resizes it at load time.
 #[map]
@@ -13,6 +16,12 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
 /// Ring-buffer reserve failures per event kind (index = kind number), per CPU.
 #[map]
 pub static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(EventKind::SLOTS, 0);
+
+/// Events not reported on purpose, per kind and reason (index = kind * `FilterReason::SLOTS` +
+/// reason), per CPU.
+#[map]
+pub static FILTERED: PerCpuArray<u64> =
+    PerCpuArray::with_max_entries(EventKind::SLOTS * FilterReason::SLOTS, 0);
 
 /// argv captured at `sys_enter_execve`, keyed by thread id, until the exec completes or fails.
 #[map]
@@ -30,3 +39,45 @@ pub struct ArgvScratch {
 /// Per-CPU scratch space: records are too large for the 512-byte eBPF stack.
 #[map]
 pub static EXEC_SCRATCH: PerCpuArray<ArgvScratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// Open arguments being assembled at syscall entry.
+#[map]
+pub static OPEN_SCRATCH: PerCpuArray<OpenArgs> = PerCpuArray::with_max_entries(1, 0);
+
+/// Open arguments staged per thread between `sys_enter_open*` and `sys_exit_open*`.
+#[map]
+pub static PENDING_OPEN: LruHashMap<u32, OpenArgs> = LruHashMap::with_max_entries(8192, 0);
+
+/// Connect destinations staged per thread between `sys_enter_connect` and its exit.
+#[map]
+pub static PENDING_CONNECT: LruHashMap<u32, PendingConnect> = LruHashMap::with_max_entries(8192, 0);
+
+/// Path prefixes whose read-only opens are not reported (filled by userspace).
+#[map]
+pub static OPEN_PREFIXES: Array<OpenPrefix> = Array::with_max_entries(OPEN_PREFIX_MAX, 0);
+
+/// Identity of an open for collapsing repeats.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CollapseKey {
+    pub pid: u32,
+    pub flags: u32,
+    pub path_hash: u64,
+    /// The result when negative (an errno), else 0: a success and a failure never collapse.
+    pub outcome: i32,
+    pub _pad: u32,
+}
+
+/// The last reported open with a given [`CollapseKey`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CollapseState {
+    pub reported_ns: u64,
+    pub suppressed: u32,
+    pub _pad: u32,
+}
+
+/// Recently reported opens.
+#[map]
+pub static OPEN_RECENT: LruHashMap<CollapseKey, CollapseState> =
+    LruHashMap::with_max_entries(16384, 0);

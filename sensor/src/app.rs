@@ -1,8 +1,7 @@
 //! `sensor run`: wires capture → decode → output and runs until SIGINT/SIGTERM.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
@@ -10,14 +9,20 @@ use sensor_common::EventKind;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
+use crate::capture::stats::{CaptureStats, KernelCounters, SharedStats};
 use crate::capture::{loader, ringbuf};
 use crate::cli::RunArgs;
-use crate::decode;
-use crate::event::EventBody;
+use crate::decode::{self, DecodeError, resolve};
+use crate::event::{Event, EventBody};
 use crate::http::{Readiness, Server, ServerConfig, State};
 use crate::metrics::{BuildInfo, Metrics, RingFill};
 use crate::output::{ecs, jsonl::JsonLines};
 use crate::time::BootClock;
+
+/// How often kernel counters are copied into the shared statistics.
+const COUNTER_REFRESH: Duration = Duration::from_secs(1);
+/// At most one warning about malformed records per this interval.
+const REJECT_WARN_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Runs the sensor until SIGINT or SIGTERM, then detaches everything and returns.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -27,6 +32,31 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(run_async(args))
+}
+
+fn load_options(args: &RunArgs) -> loader::LoadOptions {
+    let ringbuf_bytes = loader::ringbuf_bytes(args.ringbuf_kib);
+    let wakeup_bytes = u64::from(args.wakeup_kib)
+        .saturating_mul(1024)
+        .min(u64::from(ringbuf_bytes) / 2);
+    loader::LoadOptions {
+        ringbuf_bytes,
+        only_pid: args.only_pid.unwrap_or(0),
+        open_prefixes: args
+            .open_ignore_prefixes
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect(),
+        open_collapse_ns: args.open_collapse_ms.saturating_mul(1_000_000),
+        wakeup_bytes,
+    }
+}
+
+fn take_per_cpu(ebpf: &mut aya::Ebpf, name: &str) -> anyhow::Result<PerCpuArray<MapData, u64>> {
+    ebpf.take_map(name)
+        .with_context(|| format!("{name} map missing from the eBPF object"))?
+        .try_into()
+        .with_context(|| format!("{name} is not a per-CPU array"))
 }
 
 async fn run_async(args: RunArgs) -> anyhow::Result<()> {
@@ -41,14 +71,13 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     )
     .context("starting the metrics server")?;
     info!(metrics_addr = %server.local_addr(), "serving /metrics, /healthz and /readyz");
-    let options = loader::LoadOptions {
-        ringbuf_bytes: loader::ringbuf_bytes(args.ringbuf_kib),
-    };
+
+    let options = load_options(&args);
     let mut ebpf = loader::load(&options)?;
     let logger = match aya_log::EbpfLogger::init(&mut ebpf) {
         Ok(logger) => Some(logger),
         Err(err) => {
-            warn!(%err, "eBPF-side logging unavailable");
+            tracing::debug!(%err, "eBPF-side logging unavailable");
             None
         }
     };
@@ -57,14 +86,12 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         .context("EVENTS map missing from the eBPF object")?
         .try_into()
         .context("EVENTS is not a ring buffer")?;
-    let drops: Arc<PerCpuArray<MapData, u64>> = ebpf
-        .take_map("DROPS")
-        .context("DROPS map missing from the eBPF object")?
-        .try_into()
-        .context("DROPS is not a per-CPU array")
-        .map(Arc::new)?;
+    let counters = KernelCounters::new(
+        take_per_cpu(&mut ebpf, "DROPS")?,
+        take_per_cpu(&mut ebpf, "FILTERED")?,
+    );
 
-    let mut out = JsonLines::open(&args.events)
+    let out = JsonLines::open(&args.events)
         .with_context(|| format!("opening {}", args.events.display()))?;
     let clock = BootClock::new();
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
@@ -81,11 +108,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     let fill = RingFill::map(std::os::fd::AsFd::as_fd(&ring))
         .inspect_err(|err| warn!(%err, "ring-buffer fill level unavailable"))
         .ok();
-    let poller = tokio::spawn(poll_kernel_counters(
-        Arc::clone(&drops),
-        fill,
-        Arc::clone(&metrics),
-    ));
     metrics.ringbuf_bytes("events", u64::from(options.ringbuf_bytes));
     // Everything that needed loading privileges is done; threads started from here on inherit
     // the reduced set.
@@ -94,77 +116,201 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     readiness.set(State::Ready);
     info!(
         ringbuf_bytes = options.ringbuf_bytes,
+        wakeup_bytes = options.wakeup_bytes,
+        open_ignore_prefixes = options.open_prefixes.len(),
         "sensor attached; reporting events"
     );
 
-    let rejected = AtomicU64::new(0);
-    let mut write_error = None;
+    let mut pipeline = Pipeline {
+        out,
+        clock,
+        counters,
+        shared: Arc::new(Mutex::new(CaptureStats::default())),
+        stats: CaptureStats::default(),
+        rejects: RejectWarner::default(),
+        write_error: None,
+        last_refresh: Instant::now(),
+        pending: Vec::new(),
+        metrics: Arc::clone(&metrics),
+        fill,
+    };
     ringbuf::drain(
         ring,
-        |bytes| match decode::decode(bytes) {
-            Ok(mut event) => {
-                metrics.events_received(event.body.kind_name(), 1);
-                if let EventBody::Exec(exec) = &mut event.body {
-                    exec.ppid = parent_pid(event.header.pid);
-                }
-                if let Err(err) = out
-                    .write(&ecs::document(&event, clock))
-                    .and_then(|()| out.flush())
-                {
-                    write_error.get_or_insert(err);
-                }
-            }
-            Err(err) => {
-                metrics.events_dropped(None, err.reason(), 1);
-                if rejected.fetch_add(1, Ordering::Relaxed) == 0 {
-                    warn!(reason = err.reason(), %err, "rejecting a malformed kernel record");
-                }
-            }
-        },
+        &mut pipeline,
+        Duration::from_millis(args.poll_ms),
         stop,
     )
     .await
     .inspect_err(|_| readiness.set(State::Failed))
     .context("reading the event ring buffer")?;
-    poller.abort();
-    observe_kernel_drops(&drops, &metrics);
+    let Pipeline {
+        mut out,
+        counters,
+        shared,
+        mut stats,
+        write_error,
+        ..
+    } = pipeline;
     out.flush().context("flushing events")?;
     if let Some(err) = write_error {
         return Err(err).context("writing events");
     }
 
-    let lost = metrics.kernel_drops(EventKind::Exec.name());
-    info!(
-        lost_in_kernel = lost,
-        rejected = rejected.load(Ordering::Relaxed),
-        "detaching eBPF programs"
-    );
+    counters.read_into(&mut stats);
+    if let Ok(mut shared) = shared.lock() {
+        *shared = stats;
+    }
+    publish_capture_metrics(&stats, &metrics);
+    log_totals(&stats);
+    info!("detaching eBPF programs");
     drop(ebpf);
     server.shutdown();
     Ok(())
 }
 
-/// Every second, mirrors the kernel's cumulative per-CPU drop counters and samples the ring
-/// buffer's fill level into the metrics.
-async fn poll_kernel_counters(
-    drops: Arc<PerCpuArray<MapData, u64>>,
-    fill: Option<RingFill>,
+/// The stages after the ring buffer: decode, resolve paths, render, write, count.
+struct Pipeline {
+    out: JsonLines,
+    clock: BootClock,
+    counters: KernelCounters,
+    shared: SharedStats,
+    stats: CaptureStats,
+    rejects: RejectWarner,
+    write_error: Option<std::io::Error>,
+    last_refresh: Instant,
+    pending: Vec<Event>,
     metrics: Arc<Metrics>,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        observe_kernel_drops(&drops, &metrics);
-        if let Some(fill) = &fill {
-            metrics.ringbuf_fill("events", fill.used_bytes());
+    fill: Option<RingFill>,
+}
+
+impl ringbuf::Consumer for Pipeline {
+    fn record(&mut self, bytes: &[u8]) {
+        match decode::decode(bytes) {
+            Ok(event) => {
+                let kind = kind_of(&event.body);
+                self.stats.kind_mut(kind).received += 1;
+                self.metrics.events_received(kind.name(), 1);
+                self.pending.push(event);
+            }
+            Err(err) => {
+                self.metrics.events_dropped(None, err.reason(), 1);
+                self.stats.decode_rejects.count(&err);
+                self.rejects.note(&err);
+            }
+        }
+    }
+
+    fn batch_done(&mut self) {
+        // Enrichment from /proc happens per batch, after the ring is drained, so a burst is
+        // taken out of the kernel's way first.
+        for mut event in self.pending.drain(..) {
+            match &mut event.body {
+                EventBody::Open(open) => resolve::open_path(&event.header, open),
+                EventBody::Exec(exec) => resolve::exec(&event.header, exec),
+                _ => {}
+            }
+            if let Err(err) = self.out.write(&ecs::document(&event, self.clock)) {
+                self.write_error.get_or_insert(err);
+            }
+        }
+        if let Err(err) = self.out.flush() {
+            self.write_error.get_or_insert(err);
+        }
+        if self.last_refresh.elapsed() >= COUNTER_REFRESH {
+            self.last_refresh = Instant::now();
+            self.counters.read_into(&mut self.stats);
+            if let Ok(mut shared) = self.shared.lock() {
+                *shared = self.stats;
+            }
+            publish_capture_metrics(&self.stats, &self.metrics);
+            if let Some(fill) = &self.fill {
+                self.metrics.ringbuf_fill("events", fill.used_bytes());
+            }
         }
     }
 }
 
-fn observe_kernel_drops(drops: &PerCpuArray<MapData, u64>, metrics: &Metrics) {
+/// Mirrors the kernel's cumulative drop and filter counters into the metrics.
+fn publish_capture_metrics(stats: &CaptureStats, metrics: &Metrics) {
     for kind in EventKind::ALL {
-        if let Ok(per_cpu) = drops.get(&(kind as u32), 0) {
-            metrics.observe_kernel_drops(kind.name(), per_cpu.iter().sum());
+        let counters = stats.kind(kind);
+        metrics.observe_kernel_drops(kind.name(), counters.kernel_drops);
+        for reason in sensor_common::FilterReason::ALL {
+            metrics.events_filtered(kind.name(), reason.name(), counters.filtered(reason));
+        }
+    }
+}
+
+fn kind_of(body: &EventBody) -> EventKind {
+    match body {
+        EventBody::Exec(_) => EventKind::Exec,
+        EventBody::Fork(_) => EventKind::Fork,
+        EventBody::Exit(_) => EventKind::Exit,
+        EventBody::Connect(_) => EventKind::Connect,
+        EventBody::Accept(_) => EventKind::Accept,
+        EventBody::Open(_) => EventKind::Open,
+    }
+}
+
+/// The one line of totals at shutdown (tests and operators parse it).
+fn log_totals(s: &CaptureStats) {
+    let k = |kind| *s.kind(kind);
+    let (exec, fork, exit) = (k(EventKind::Exec), k(EventKind::Fork), k(EventKind::Exit));
+    let (connect, accept, open) = (
+        k(EventKind::Connect),
+        k(EventKind::Accept),
+        k(EventKind::Open),
+    );
+    let reason = |r| s.kinds.iter().map(|c| c.filtered(r)).sum::<u64>();
+    use sensor_common::FilterReason as R;
+    info!(
+        received = s.received(),
+        kernel_drops = s.kernel_drops(),
+        filtered = s.filtered(),
+        decode_rejects = s.decode_rejects.total(),
+        received_exec = exec.received,
+        received_fork = fork.received,
+        received_exit = exit.received,
+        received_connect = connect.received,
+        received_accept = accept.received,
+        received_open = open.received,
+        dropped_exec = exec.kernel_drops,
+        dropped_fork = fork.kernel_drops,
+        dropped_exit = exit.kernel_drops,
+        dropped_connect = connect.kernel_drops,
+        dropped_accept = accept.kernel_drops,
+        dropped_open = open.kernel_drops,
+        filtered_self = reason(R::SelfPid),
+        filtered_prefix = reason(R::Prefix),
+        filtered_collapsed = reason(R::Collapsed),
+        filtered_not_inet = reason(R::NotInet),
+        filtered_not_selected = reason(R::NotSelected),
+        "capture statistics"
+    );
+}
+
+/// Warns about malformed kernel records at most once per [`REJECT_WARN_INTERVAL`].
+#[derive(Default)]
+struct RejectWarner {
+    last: Option<Instant>,
+    since_last: u64,
+}
+
+impl RejectWarner {
+    fn note(&mut self, err: &DecodeError) {
+        self.since_last += 1;
+        if self
+            .last
+            .is_none_or(|t| t.elapsed() >= REJECT_WARN_INTERVAL)
+        {
+            warn!(
+                reason = err.reason(),
+                %err,
+                rejected = self.since_last,
+                "rejecting malformed kernel records"
+            );
+            self.last = Some(Instant::now());
+            self.since_last = 0;
         }
     }
 }
@@ -185,12 +331,4 @@ async fn forward_ebpf_logs(logger: aya_log::EbpfLogger<&'static dyn log::Log>) {
         guard.get_inner_mut().flush();
         guard.clear_ready();
     }
-}
-
-/// The parent of `pid` from /proc, when the process still exists.
-fn parent_pid(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses; fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(1)?.parse().ok()
 }

@@ -119,6 +119,9 @@ pub struct ExecEvent {
     pub loginuid: Option<u32>,
     /// Working directory at exec time, when captured; untrusted bytes.
     pub cwd: Option<Vec<u8>>,
+    /// The filename as the caller passed it to execve (what a failed exec reports as
+    /// `executable`); untrusted bytes.
+    pub filename: Vec<u8>,
 }
 
 /// A process (or thread) was created.
@@ -165,6 +168,8 @@ pub struct NetEvent {
     pub result: i32,
     /// The file descriptor involved (the new fd for accept), -1 when unknown.
     pub fd: i32,
+    /// `socket.type` as the kernel reports it (1 stream, 2 datagram, ...), 0 when unknown.
+    pub sock_type: u16,
 }
 
 impl Default for NetEvent {
@@ -176,6 +181,7 @@ impl Default for NetEvent {
             remote: (any, 0),
             result: 0,
             fd: -1,
+            sock_type: 0,
         }
     }
 }
@@ -195,4 +201,25 @@ pub struct OpenEvent {
     pub path_truncated: bool,
     /// Identical opens collapsed into this one by the kernel (1 = no collapsing).
     pub count: u32,
+    /// The directory fd the path was relative to (`-100` = working directory).
+    pub dfd: i32,
+    /// The path exactly as the program passed it; untrusted bytes.
+    pub requested_path: Vec<u8>,
+    /// `path` is absolute: either passed so, or resolved against the working directory or
+    /// `dfd` (read from /proc while the process still existed).
+    pub path_resolved: bool,
+    /// The syscall used (`open`, `openat`, `openat2`, `creat`).
+    pub syscall: OpenSyscall,
+}
+
+/// Which syscall opened a file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OpenSyscall {
+    /// `open` or `openat` (the tracepoints share a record format).
+    #[default]
+    OpenAt,
+    /// `openat2`.
+    OpenAt2,
+    /// `creat`.
+    Creat,
 }

@@ -5,6 +5,8 @@
 //! that need root call [`require_root`] first, which prints a skip reason and returns false when
 //! they cannot run.
 
+pub mod scenario;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -1,63 +1,62 @@
-//! Process execution: argv is staged at `sys_enter_execve(at)` (while the caller's memory still
-//! holds it) and the record is emitted at `sched_process_exec`, where the kernel has resolved the
-//! executable.
+//! Process execution: filename and argv are staged at `sys_enter_execve(at)` (while the caller's
+//! memory still holds them); a successful exec is emitted at `sched_process_exec`, where the
+//! kernel has resolved the executable, and a failed one at `sys_exit_execve(at)`.
 
 use aya_ebpf::{
     EbpfContext,
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel_buf, bpf_probe_read_kernel_str_bytes,
-        bpf_probe_read_user, generated::bpf_probe_read_user_str,
+        bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated::bpf_probe_read_user_str,
     },
     macros::tracepoint,
     programs::TracePointContext,
 };
-use aya_log_ebpf::debug;
 use sensor_common::{
-    ARGV_CAP, ARGV_MAX_ARGS, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_PATH_TRUNCATED,
-    EventKind, ExecRecord, PATH_CAP, PendingExec,
+    ABSENT, ARGV_CAP, ARGV_MAX_ARGS, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_EXE_DELETED,
+    EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, EventKind, ExecRecord, PATH_CAP,
+    PendingExec,
 };
 
 use crate::{
     config,
-    emit::{count_drop, fill_header},
+    emit::{count_drop, fill_header, wakeup_flags, wanted},
+    kernel::{current_task, file_kind, read, task_file},
     maps::{EVENTS, EXEC_SCRATCH, PENDING_EXEC},
 };
 
 // match-proto: sys_enter_execve(const char *filename, const char *const *argv, ...)
 #[tracepoint]
 pub fn sys_enter_execve(ctx: TracePointContext) -> u32 {
-    stage_argv(&ctx, config::get().execve_argv);
+    let tp = config::get().tp;
+    stage(&ctx, tp.execve_filename, tp.execve_argv);
     0
 }
 
 // match-proto: sys_enter_execveat(int fd, const char *filename, const char *const *argv, ...)
 #[tracepoint]
 pub fn sys_enter_execveat(ctx: TracePointContext) -> u32 {
-    stage_argv(&ctx, config::get().execveat_argv);
+    let tp = config::get().tp;
+    stage(&ctx, tp.execveat_filename, tp.execveat_argv);
     0
 }
 
-/// Forgets the staged argv of a thread whose exec returned (a successful exec has already been
-/// emitted by `sched_process_exec` by then).
+/// A failed exec returns here with the staged arguments still present (a successful one was
+/// emitted, and its staging removed, at `sched_process_exec`).
 #[tracepoint]
-pub fn sys_exit_execve(_ctx: TracePointContext) -> u32 {
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let _ = PENDING_EXEC.remove(&tid);
+pub fn sys_exit_execve(ctx: TracePointContext) -> u32 {
+    exit(&ctx);
     0
 }
 
 /// Same as [`sys_exit_execve`], for execveat.
 #[tracepoint]
-pub fn sys_exit_execveat(_ctx: TracePointContext) -> u32 {
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let _ = PENDING_EXEC.remove(&tid);
+pub fn sys_exit_execveat(ctx: TracePointContext) -> u32 {
+    exit(&ctx);
     0
 }
 
-fn stage_argv(ctx: &TracePointContext, argv_offset: u32) {
-    let cfg = config::get();
-    let pid_tgid = bpf_get_current_pid_tgid();
-    if (pid_tgid >> 32) as u32 == cfg.self_pid || argv_offset == 0 {
+fn stage(ctx: &TracePointContext, filename_offset: u32, argv_offset: u32) {
+    if argv_offset == 0 || !wanted(EventKind::Exec) {
         return;
     }
     let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
@@ -65,16 +64,25 @@ fn stage_argv(ctx: &TracePointContext, argv_offset: u32) {
     };
     // SAFETY: per-CPU scratch slot; nothing else runs on this CPU while we hold it.
     let pending = unsafe { &mut (*scratch).pending };
-    // SAFETY: the offset comes from the tracepoint's format file, read by userspace.
-    let argv: u64 = match unsafe { ctx.read_at(argv_offset as usize) } {
-        Ok(argv) => argv,
-        Err(_) => return,
+    // SAFETY: offsets come from the tracepoint's format file, read by userspace.
+    let Ok(argv) = (unsafe { ctx.read_at::<u64>(argv_offset as usize) }) else {
+        return;
     };
+    // SAFETY: as above.
+    let filename: u64 = unsafe { ctx.read_at(filename_offset as usize) }.unwrap_or(0);
     read_argv(pending, argv as *const *const u8);
-    let tid = pid_tgid as u32;
-    if PENDING_EXEC.insert(&tid, pending, 0).is_err() {
-        debug!(ctx, "exec: cannot stage argv for tid {}", tid);
+    // SAFETY: reading a user string; faults return an error.
+    pending.filename_len = match unsafe {
+        bpf_probe_read_user_str_bytes(filename as *const u8, &mut pending.filename)
+    } {
+        Ok(bytes) => bytes.len() as u32,
+        Err(_) => 0,
+    };
+    if pending.filename_len as usize >= PATH_CAP - 1 {
+        pending.flags |= EXEC_FILENAME_TRUNCATED;
     }
+    let tid = bpf_get_current_pid_tgid() as u32;
+    let _ = PENDING_EXEC.insert(&tid, pending, 0);
 }
 
 /// Copies up to [`ARGV_CAP`] bytes of argv, each argument NUL-terminated.
@@ -118,16 +126,123 @@ fn read_argv(pending: &mut PendingExec, argv: *const *const u8) {
     pending.flags |= EXEC_ARGV_TRUNCATED;
 }
 
+/// Copies the staged arguments of thread `tid` into the record (or marks them missing) and
+/// forgets them.
+#[inline(always)]
+fn take_pending(record: &mut ExecRecord, tid: u32) {
+    match PENDING_EXEC.get_ptr(&tid) {
+        Some(pending) => {
+            // SAFETY: a map value of the right type; copied, not kept.
+            let src = unsafe {
+                core::slice::from_raw_parts(pending.cast::<u8>(), size_of::<PendingExec>())
+            };
+            // SAFETY: writing our own reservation.
+            let dst = unsafe {
+                core::slice::from_raw_parts_mut(
+                    (&raw mut record.args).cast::<u8>(),
+                    size_of::<PendingExec>(),
+                )
+            };
+            // SAFETY: kernel-to-kernel copy of a map value.
+            if unsafe { bpf_probe_read_kernel_buf(src.as_ptr(), dst) }.is_err() {
+                record.args.argc = 0;
+                record.args.argv_len = 0;
+                record.args.filename_len = 0;
+                record.args.flags = EXEC_ARGV_MISSING;
+            }
+            let _ = PENDING_EXEC.remove(&tid);
+        }
+        None => {
+            record.args.argc = 0;
+            record.args.argv_len = 0;
+            record.args.filename_len = 0;
+            record.args.flags = EXEC_ARGV_MISSING;
+        }
+    }
+}
+
+/// Fields read from the current task: parent, credentials, stdio and, after a successful exec,
+/// what the executable is.
+#[inline(always)]
+fn fill_task(record: &mut ExecRecord, exe: bool) {
+    let k = config::get().k;
+    let task = current_task();
+    let parent: u64 = read(task, k.task_real_parent).unwrap_or(0);
+    record.ppid = read(parent, k.task_tgid).unwrap_or(0);
+    let cred: u64 = read(task, k.task_cred).unwrap_or(0);
+    record.euid = read(cred, k.cred_euid).unwrap_or(u32::MAX);
+    record.egid = read(cred, k.cred_egid).unwrap_or(u32::MAX);
+    record.loginuid = if k.task_loginuid == ABSENT {
+        u32::MAX
+    } else {
+        read(task, k.task_loginuid).unwrap_or(u32::MAX)
+    };
+    for fd in 0..3u32 {
+        record.stdio[fd as usize] = match task_file(&k, task, fd) {
+            Some(file) => file_kind(&k, file),
+            None => 0,
+        };
+    }
+    record.stdio[3] = 0;
+    if !exe {
+        return;
+    }
+    let mm: u64 = read(task, k.task_mm).unwrap_or(0);
+    let Some(file) = read::<u64>(mm, k.mm_exe_file) else {
+        return;
+    };
+    let dentry: u64 = read(file, k.file_dentry).unwrap_or(0);
+    let name: u64 = read(dentry, k.dentry_name).unwrap_or(0);
+    if let Some(prefix) = read::<[u8; 6]>(name, 0)
+        && &prefix == b"memfd:"
+    {
+        record.args.flags |= EXEC_EXE_MEMFD;
+    }
+    let inode: u64 = read(file, k.file_inode).unwrap_or(0);
+    if read::<u32>(inode, k.inode_nlink) == Some(0) {
+        record.args.flags |= EXEC_EXE_DELETED;
+    }
+}
+
+fn exit(ctx: &TracePointContext) {
+    let tid = bpf_get_current_pid_tgid() as u32;
+    let cfg = config::get();
+    // SAFETY: offset from the format file.
+    let ret: i64 = unsafe { ctx.read_at(cfg.tp.sys_exit_ret as usize) }.unwrap_or(0);
+    if ret >= 0 || PENDING_EXEC.get_ptr(&tid).is_none() {
+        let _ = PENDING_EXEC.remove(&tid);
+        return;
+    }
+    let Some(mut entry) = EVENTS.reserve::<ExecRecord>(0) else {
+        count_drop(EventKind::Exec);
+        let _ = PENDING_EXEC.remove(&tid);
+        return;
+    };
+    // SAFETY: the reservation is exactly one ExecRecord; every field is written below.
+    let record = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(
+        &mut record.header,
+        EventKind::Exec,
+        core::mem::size_of::<ExecRecord>(),
+    );
+    record._pad = 0;
+    record.result = ret as i32;
+    record.path_len = 0;
+    take_pending(record, tid);
+    fill_task(record, false);
+    entry.submit(wakeup_flags());
+}
+
 // match-proto: sched_process_exec(__data_loc char[] filename, pid_t pid, pid_t old_pid)
 #[tracepoint]
 pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     let cfg = config::get();
-    let pid = (bpf_get_current_pid_tgid() >> 32) as u32;
-    if pid == cfg.self_pid || cfg.exec_filename_loc == 0 {
+    if cfg.tp.exec_filename_loc == 0 || !wanted(EventKind::Exec) {
         return 0;
     }
+    // The thread that called execve: a non-leader thread's exec takes over the leader's pid.
     // SAFETY: offset from the format file.
-    let old_pid: u32 = unsafe { ctx.read_at(cfg.exec_old_pid as usize) }.unwrap_or(0);
+    let old_pid: u32 = unsafe { ctx.read_at(cfg.tp.exec_old_pid as usize) }.unwrap_or(0);
 
     let Some(mut entry) = EVENTS.reserve::<ExecRecord>(0) else {
         count_drop(EventKind::Exec);
@@ -142,39 +257,14 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
         core::mem::size_of::<ExecRecord>(),
     );
     record._pad = 0;
-
-    match PENDING_EXEC.get_ptr(&old_pid) {
-        Some(pending) => {
-            // SAFETY: a map value of the right type; copied, not kept.
-            let src = unsafe {
-                core::slice::from_raw_parts(pending.cast::<u8>(), size_of::<PendingExec>())
-            };
-            // SAFETY: reading our own map value into the reservation.
-            let dst = unsafe {
-                core::slice::from_raw_parts_mut(
-                    (&raw mut record.args).cast::<u8>(),
-                    size_of::<PendingExec>(),
-                )
-            };
-            if unsafe { bpf_probe_read_kernel_buf(src.as_ptr(), dst) }.is_err() {
-                record.args.argc = 0;
-                record.args.argv_len = 0;
-                record.args.flags = EXEC_ARGV_MISSING;
-            }
-            let _ = PENDING_EXEC.remove(&old_pid);
-        }
-        None => {
-            record.args.argc = 0;
-            record.args.argv_len = 0;
-            record.args.flags = EXEC_ARGV_MISSING;
-        }
-    }
-    record.args._pad = 0;
+    record.result = 0;
+    take_pending(record, old_pid);
+    fill_task(record, true);
 
     // __data_loc: low 16 bits are the offset of the string from the record start, high 16 bits
     // its length.
     // SAFETY: offset from the format file.
-    let loc: u32 = unsafe { ctx.read_at(cfg.exec_filename_loc as usize) }.unwrap_or(0);
+    let loc: u32 = unsafe { ctx.read_at(cfg.tp.exec_filename_loc as usize) }.unwrap_or(0);
     let src = ctx
         .as_ptr()
         .wrapping_add((loc & 0xffff) as usize)
@@ -187,6 +277,6 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     if record.path_len as usize >= PATH_CAP - 1 {
         record.args.flags |= EXEC_PATH_TRUNCATED;
     }
-    entry.submit(0);
+    entry.submit(wakeup_flags());
     0
 }

@@ -1,3 +1,6 @@
 //! One module per hook family.
 
 pub mod exec;
+pub mod net;
+pub mod open;
+pub mod process;

@@ -1,20 +1,39 @@
-//! Draining the event ring buffer with tokio: the reader sleeps until the kernel signals data,
-//! then takes every available record.
+//! Draining the event ring buffer with tokio. The kernel wakes the reader only once enough data
+//! is waiting (see `wakeup_bytes` in the kernel config); a short timer collects whatever sits
+//! below that threshold, so latency stays bounded without a wakeup per event.
+
+use std::time::Duration;
 
 use aya::maps::{MapData, RingBuf};
 use tokio::io::unix::AsyncFd;
 
-/// Reads records from `ring` until `stop` resolves, passing each record's bytes to `handle`.
-/// The kernel never blocks on us: if we fall behind, its reservations fail and are counted.
-pub async fn drain<F, S>(ring: RingBuf<MapData>, mut handle: F, stop: S) -> std::io::Result<()>
+/// What the reader hands records to.
+pub trait Consumer {
+    /// One record's bytes, still in the ring (copy what must outlive the call).
+    fn record(&mut self, bytes: &[u8]);
+    /// The ring was drained for now (after a wakeup or a timer tick).
+    fn batch_done(&mut self);
+}
+
+/// Reads records from `ring` until `stop` resolves, passing each record to `consumer` and
+/// telling it when a batch is done. The kernel never blocks on us: if we fall behind, its
+/// reservations fail and are counted.
+pub async fn drain<C, S>(
+    ring: RingBuf<MapData>,
+    consumer: &mut C,
+    poll: Duration,
+    stop: S,
+) -> std::io::Result<()>
 where
-    F: FnMut(&[u8]),
+    C: Consumer,
     S: std::future::Future<Output = ()>,
 {
     // SAFETY: the ring buffer owns its map fd, which stays open and unchanged while the
     // AsyncFd owns the ring buffer.
     let mut fd = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
         .map_err(std::io::Error::from)?;
+    let mut timer = tokio::time::interval(poll.max(Duration::from_millis(1)));
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -23,16 +42,25 @@ where
                 let mut guard = guard?;
                 let ring = guard.get_inner_mut();
                 while let Some(item) = ring.next() {
-                    handle(&item);
+                    consumer.record(&item);
                 }
                 guard.clear_ready();
+                consumer.batch_done();
+            }
+            _ = timer.tick() => {
+                let ring = fd.get_mut();
+                while let Some(item) = ring.next() {
+                    consumer.record(&item);
+                }
+                consumer.batch_done();
             }
         }
     }
     // Whatever arrived before the stop is still delivered.
     let ring = fd.get_mut();
     while let Some(item) = ring.next() {
-        handle(&item);
+        consumer.record(&item);
     }
+    consumer.batch_done();
     Ok(())
 }

@@ -3,7 +3,11 @@
 //! reinterpreting bytes as a Rust type.
 
 mod exec;
+mod net;
+mod open;
+mod process;
 mod reader;
+pub mod resolve;
 
 use sensor_common::{EventHeader, EventKind};
 use thiserror::Error;
@@ -35,6 +39,9 @@ pub enum DecodeError {
         /// The capacity.
         cap: usize,
     },
+    /// A field holds a value the kernel side never writes.
+    #[error("inconsistent record: {0}")]
+    Inconsistent(&'static str),
 }
 
 impl DecodeError {
@@ -44,6 +51,7 @@ impl DecodeError {
             DecodeError::TooShort { .. } => "truncated_record",
             DecodeError::UnknownKind(_) => "unknown_kind",
             DecodeError::BadLength { .. } => "bad_length",
+            DecodeError::Inconsistent(_) => "inconsistent",
         }
     }
 }
@@ -54,6 +62,11 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     let (kind, header) = decode_header(&reader)?;
     let body = match kind {
         EventKind::Exec => EventBody::Exec(exec::decode(&reader)?),
+        EventKind::Fork => EventBody::Fork(process::decode_fork(&reader)?),
+        EventKind::Exit => EventBody::Exit(process::decode_exit(&reader)?),
+        EventKind::Connect => EventBody::Connect(net::decode(&reader)?),
+        EventKind::Accept => EventBody::Accept(net::decode(&reader)?),
+        EventKind::Open => EventBody::Open(open::decode(&reader)?),
     };
     Ok(Event { header, body })
 }
@@ -63,6 +76,19 @@ fn decode_header(r: &Reader<'_>) -> Result<(EventKind, Header), DecodeError> {
     r.require(size_of::<EventHeader>())?;
     let kind = r.u32(offset_of!(EventHeader, kind))?;
     let kind = EventKind::try_from(kind).map_err(DecodeError::UnknownKind)?;
+    // The kernel writes the record's own size; anything else means a layout mismatch.
+    let size = r.u32(offset_of!(EventHeader, size))? as usize;
+    if size > r.len_total() {
+        return Err(DecodeError::TooShort {
+            len: r.len_total(),
+            need: size,
+        });
+    }
+    if size != r.len_total() {
+        return Err(DecodeError::Inconsistent(
+            "header size differs from record size",
+        ));
+    }
     let comm = r.bytes(offset_of!(EventHeader, comm), sensor_common::COMM_LEN)?;
     let header = Header {
         ktime_ns: r.u64(offset_of!(EventHeader, ktime_ns))?,

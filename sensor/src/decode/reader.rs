@@ -23,6 +23,20 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// Size of the whole record.
+    pub(super) fn len_total(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub(super) fn u16(&self, offset: usize) -> Result<u16, DecodeError> {
+        let b = self.bytes(offset, 2)?;
+        Ok(u16::from_ne_bytes([b[0], b[1]]))
+    }
+
+    pub(super) fn i32(&self, offset: usize) -> Result<i32, DecodeError> {
+        self.u32(offset).map(|v| v.cast_signed())
+    }
+
     pub(super) fn bytes(&self, offset: usize, len: usize) -> Result<&'a [u8], DecodeError> {
         let end = offset.saturating_add(len);
         self.bytes.get(offset..end).ok_or(DecodeError::TooShort {

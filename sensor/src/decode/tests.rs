@@ -2,10 +2,14 @@
 
 use core::mem::offset_of;
 
+use std::net::IpAddr;
+
 use sensor_common::{
-    EXEC_ARGS_OFFSET, EXEC_ARGV_TRUNCATED, EXEC_PATH_OFFSET, EventHeader, EventKind, ExecRecord,
-    PendingExec,
+    AF_INET, AF_INET6, EXEC_ARGS_OFFSET, EXEC_ARGV_TRUNCATED, EXEC_PATH_OFFSET, EventHeader,
+    EventKind, ExecRecord, ExitRecord, ForkRecord, NetRecord, OpenArgs, OpenRecord, PendingExec,
 };
+
+use crate::event::{FdKind, Transport};
 
 use super::*;
 
@@ -92,4 +96,96 @@ fn rejects_bad_records_without_panicking() {
         decode(&long),
         Err(DecodeError::BadLength { field: "argv", .. })
     ));
+}
+
+fn record<T>(kind: EventKind) -> Vec<u8> {
+    let mut buf = vec![0u8; size_of::<T>()];
+    put_u32(&mut buf, offset_of!(EventHeader, kind), kind as u32);
+    let len = buf.len() as u32;
+    put_u32(&mut buf, offset_of!(EventHeader, size), len);
+    put_u32(&mut buf, offset_of!(EventHeader, pid), 42);
+    buf
+}
+
+#[test]
+fn decodes_a_failed_exec_with_stdio() {
+    let mut rec = exec_record(b"x\0", b"", 0);
+    put_u32(&mut rec, offset_of!(ExecRecord, result), (-2i32) as u32);
+    let filename = EXEC_ARGS_OFFSET + offset_of!(PendingExec, filename);
+    rec[filename..][..5].copy_from_slice(b"/nope");
+    put_u32(
+        &mut rec,
+        EXEC_ARGS_OFFSET + offset_of!(PendingExec, filename_len),
+        5,
+    );
+    rec[offset_of!(ExecRecord, stdio)..][..3].copy_from_slice(&[1, 3, 4]);
+    let EventBody::Exec(exec) = decode(&rec).expect("valid").body else {
+        panic!("not an exec")
+    };
+    assert_eq!(exec.result, -2);
+    assert_eq!(exec.executable, b"/nope");
+    assert_eq!(exec.stdio, [FdKind::Socket, FdKind::Pipe, FdKind::Tty]);
+    rec[offset_of!(ExecRecord, stdio)] = 99;
+    assert_eq!(
+        decode(&rec),
+        Err(DecodeError::Inconsistent("unknown fd kind"))
+    );
+}
+
+#[test]
+fn decodes_connect_v4_and_v6_and_rejects_other_families() {
+    let mut rec = record::<NetRecord>(EventKind::Connect);
+    rec[offset_of!(NetRecord, family)..][..2].copy_from_slice(&AF_INET.to_ne_bytes());
+    rec[offset_of!(NetRecord, protocol)..][..2].copy_from_slice(&17u16.to_ne_bytes());
+    rec[offset_of!(NetRecord, remote_port)..][..2].copy_from_slice(&53u16.to_ne_bytes());
+    rec[offset_of!(NetRecord, remote_addr)..][..4].copy_from_slice(&[127, 0, 0, 1]);
+    let EventBody::Connect(net) = decode(&rec).expect("valid").body else {
+        panic!("not a connect")
+    };
+    assert_eq!(net.transport, Transport::Udp);
+    assert_eq!(net.remote, (IpAddr::from([127, 0, 0, 1]), 53));
+    rec[offset_of!(NetRecord, family)..][..2].copy_from_slice(&AF_INET6.to_ne_bytes());
+    rec[offset_of!(NetRecord, remote_addr)..][..16]
+        .copy_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+    let EventBody::Connect(net) = decode(&rec).expect("valid").body else {
+        panic!("not a connect")
+    };
+    assert_eq!(net.remote.0, IpAddr::from(std::net::Ipv6Addr::LOCALHOST));
+    rec[offset_of!(NetRecord, family)..][..2].copy_from_slice(&1u16.to_ne_bytes());
+    assert!(matches!(decode(&rec), Err(DecodeError::Inconsistent(_))));
+}
+
+#[test]
+fn decodes_open_and_fork() {
+    let mut rec = record::<OpenRecord>(EventKind::Open);
+    let args = offset_of!(OpenRecord, args);
+    put_u32(&mut rec, args + offset_of!(OpenArgs, path_len), 3);
+    put_u32(&mut rec, args + offset_of!(OpenArgs, collapsed), 2);
+    put_u32(&mut rec, args + offset_of!(OpenArgs, flags), 0o1101);
+    put_u32(&mut rec, args + offset_of!(OpenArgs, dfd), (-100i32) as u32);
+    rec[args + offset_of!(OpenArgs, path)..][..3].copy_from_slice(b"rel");
+    let EventBody::Open(open) = decode(&rec).expect("valid").body else {
+        panic!("not an open")
+    };
+    assert_eq!(open.path, b"rel");
+    assert!(!open.path_resolved);
+    assert_eq!(open.count, 3);
+    assert_eq!(open.dfd, -100);
+    put_u32(&mut rec, args + offset_of!(OpenArgs, path_len), 100_000);
+    assert!(matches!(decode(&rec), Err(DecodeError::BadLength { .. })));
+
+    let mut rec = record::<ForkRecord>(EventKind::Fork);
+    assert!(matches!(decode(&rec), Err(DecodeError::Inconsistent(_))));
+    put_u32(&mut rec, offset_of!(ForkRecord, child_pid), 7);
+    let EventBody::Fork(fork) = decode(&rec).expect("valid").body else {
+        panic!("not a fork")
+    };
+    assert_eq!(fork.child_pid, 7);
+}
+
+#[test]
+fn a_record_longer_than_its_header_says_is_inconsistent() {
+    let mut rec = record::<ExitRecord>(EventKind::Exit);
+    rec.extend_from_slice(&[0; 8]);
+    assert!(matches!(decode(&rec), Err(DecodeError::Inconsistent(_))));
 }

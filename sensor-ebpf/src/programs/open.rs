@@ -1,0 +1,313 @@
+//! File opens (open, openat, openat2, creat). The path, dirfd and flags are read at entry and
+//! staged per thread; the record is emitted at exit with the result. Read-only opens under a
+//! configured prefix are dropped at entry, and repeats of a recent identical open (same process,
+//! path, flags and outcome) are collapsed at exit into a count carried by the next one reported.
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_buf,
+        bpf_probe_read_user, bpf_probe_read_user_str_bytes,
+    },
+    macros::tracepoint,
+    programs::TracePointContext,
+};
+use sensor_common::{
+    AT_FDCWD, EventKind, FilterReason, OPEN_PATH_CAP, OPEN_PATH_TRUNCATED, OPEN_PREFIX_LEN,
+    OPEN_PREFIX_MAX, OPEN_VIA_CREAT, OPEN_VIA_OPENAT2, OpenArgs, OpenRecord,
+};
+
+use crate::{
+    config,
+    emit::{count_drop, count_filtered, fill_header, wakeup_flags, wanted},
+    maps::{
+        CollapseKey, CollapseState, EVENTS, OPEN_PREFIXES, OPEN_RECENT, OPEN_SCRATCH, PENDING_OPEN,
+    },
+};
+
+const O_ACCMODE: u32 = 0o3;
+const O_WRONLY: u32 = 0o1;
+const O_CREAT: u32 = 0o100;
+const O_TRUNC: u32 = 0o1000;
+
+// match-proto: sys_enter_open(const char *filename, int flags, umode_t mode)
+#[tracepoint]
+pub fn sys_enter_open(ctx: TracePointContext) -> u32 {
+    let tp = config::get().tp;
+    // SAFETY: offsets from the format file.
+    let (path, flags, mode) = unsafe {
+        (
+            ctx.read_at::<u64>(tp.open_filename as usize).unwrap_or(0),
+            ctx.read_at::<u64>(tp.open_flags as usize).unwrap_or(0),
+            ctx.read_at::<u64>(tp.open_mode as usize).unwrap_or(0),
+        )
+    };
+    stage(AT_FDCWD, path, flags as u32, mode as u32, 0);
+    0
+}
+
+// match-proto: sys_enter_openat(int dfd, const char *filename, int flags, umode_t mode)
+#[tracepoint]
+pub fn sys_enter_openat(ctx: TracePointContext) -> u32 {
+    let tp = config::get().tp;
+    // SAFETY: offsets from the format file.
+    let (dfd, path, flags, mode) = unsafe {
+        (
+            ctx.read_at::<i64>(tp.openat_dfd as usize).unwrap_or(0),
+            ctx.read_at::<u64>(tp.openat_filename as usize).unwrap_or(0),
+            ctx.read_at::<u64>(tp.openat_flags as usize).unwrap_or(0),
+            ctx.read_at::<u64>(tp.openat_mode as usize).unwrap_or(0),
+        )
+    };
+    stage(dfd as i32, path, flags as u32, mode as u32, 0);
+    0
+}
+
+// match-proto: sys_enter_openat2(int dfd, const char *filename, struct open_how *how, size_t)
+#[tracepoint]
+pub fn sys_enter_openat2(ctx: TracePointContext) -> u32 {
+    let tp = config::get().tp;
+    // SAFETY: offsets from the format file.
+    let (dfd, path, how) = unsafe {
+        (
+            ctx.read_at::<i64>(tp.openat2_dfd as usize).unwrap_or(0),
+            ctx.read_at::<u64>(tp.openat2_filename as usize)
+                .unwrap_or(0),
+            ctx.read_at::<u64>(tp.openat2_how as usize).unwrap_or(0),
+        )
+    };
+    // struct open_how { u64 flags; u64 mode; u64 resolve; } (uapi, stable).
+    // SAFETY: user memory probe read.
+    let how: [u64; 2] = unsafe { bpf_probe_read_user(how as *const [u64; 2]) }.unwrap_or([0; 2]);
+    stage(
+        dfd as i32,
+        path,
+        how[0] as u32,
+        how[1] as u32,
+        OPEN_VIA_OPENAT2,
+    );
+    0
+}
+
+// match-proto: sys_enter_creat(const char *pathname, umode_t mode)
+#[tracepoint]
+pub fn sys_enter_creat(ctx: TracePointContext) -> u32 {
+    let tp = config::get().tp;
+    // SAFETY: offsets from the format file.
+    let (path, mode) = unsafe {
+        (
+            ctx.read_at::<u64>(tp.creat_pathname as usize).unwrap_or(0),
+            ctx.read_at::<u64>(tp.creat_mode as usize).unwrap_or(0),
+        )
+    };
+    stage(
+        AT_FDCWD,
+        path,
+        O_CREAT | O_WRONLY | O_TRUNC,
+        mode as u32,
+        OPEN_VIA_CREAT,
+    );
+    0
+}
+
+#[inline(always)]
+fn stage(dfd: i32, path: u64, flags: u32, mode: u32, flags2: u32) {
+    if !wanted(EventKind::Open) {
+        return;
+    }
+    let Some(args) = OPEN_SCRATCH.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: per-CPU scratch slot.
+    let args = unsafe { &mut *args };
+    args.result = 0;
+    args.dfd = dfd;
+    args.flags = flags;
+    args.mode = mode;
+    args.flags2 = flags2;
+    args.collapsed = 0;
+    args._pad = 0;
+    // SAFETY: reading a user string; faults return an error.
+    args.path_len =
+        match unsafe { bpf_probe_read_user_str_bytes(path as *const u8, &mut args.path) } {
+            Ok(bytes) => bytes.len() as u32,
+            Err(_) => 0,
+        };
+    if args.path_len as usize >= OPEN_PATH_CAP - 1 {
+        args.flags2 |= OPEN_PATH_TRUNCATED;
+    }
+    let read_only = flags & O_ACCMODE == 0 && flags & (O_CREAT | O_TRUNC) == 0;
+    if read_only && under_prefix(args) {
+        count_filtered(EventKind::Open, FilterReason::Prefix);
+        return;
+    }
+    let tid = bpf_get_current_pid_tgid() as u32;
+    let _ = PENDING_OPEN.insert(&tid, args, 0);
+}
+
+/// The `i`th 8-byte word of the path.
+#[inline(always)]
+fn word(args: &OpenArgs, i: usize) -> u64 {
+    let at = (i * 8) & (OPEN_PATH_CAP - 8);
+    // SAFETY: `at + 8 <= OPEN_PATH_CAP`, inside the array.
+    unsafe { core::ptr::read_unaligned(args.path.as_ptr().add(at).cast::<u64>()) }
+}
+
+/// Whether the path starts with one of the configured prefixes (compared a word at a time).
+#[inline(always)]
+fn under_prefix(args: &OpenArgs) -> bool {
+    let count = config::get().open_prefix_count;
+    for p in 0..OPEN_PREFIX_MAX {
+        if p >= count {
+            break;
+        }
+        let Some(prefix) = OPEN_PREFIXES.get(p) else {
+            break;
+        };
+        if args.path_len < prefix.len {
+            continue;
+        }
+        let mut matched = true;
+        for w in 0..OPEN_PREFIX_LEN / 8 {
+            if w as u32 >= prefix.words {
+                break;
+            }
+            if word(args, w) & prefix.mask[w] != prefix.bytes[w] {
+                matched = false;
+                break;
+            }
+        }
+        if matched {
+            return true;
+        }
+    }
+    false
+}
+
+/// FNV-1a over the path's 8-byte words, the last one masked to the path's length.
+#[inline(always)]
+fn path_hash(args: &OpenArgs) -> u64 {
+    let len = args.path_len as usize;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for i in 0..OPEN_PATH_CAP / 8 {
+        if i * 8 >= len {
+            break;
+        }
+        let mut w = word(args, i);
+        let left = len - i * 8;
+        if left < 8 {
+            w &= (1u64 << (left * 8)) - 1;
+        }
+        hash = (hash ^ w).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash ^ len as u64
+}
+
+#[tracepoint]
+pub fn sys_exit_open(ctx: TracePointContext) -> u32 {
+    exit(&ctx);
+    0
+}
+
+#[tracepoint]
+pub fn sys_exit_openat(ctx: TracePointContext) -> u32 {
+    exit(&ctx);
+    0
+}
+
+#[tracepoint]
+pub fn sys_exit_openat2(ctx: TracePointContext) -> u32 {
+    exit(&ctx);
+    0
+}
+
+#[tracepoint]
+pub fn sys_exit_creat(ctx: TracePointContext) -> u32 {
+    exit(&ctx);
+    0
+}
+
+#[inline(always)]
+fn exit(ctx: &TracePointContext) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tid = pid_tgid as u32;
+    let Some(args) = PENDING_OPEN.get_ptr_mut(&tid) else {
+        return;
+    };
+    // SAFETY: our map value, used only by this thread until removed below.
+    let args = unsafe { &mut *args };
+    let cfg = config::get();
+    // SAFETY: offset from the format file.
+    let ret: i64 = unsafe { ctx.read_at(cfg.tp.sys_exit_ret as usize) }.unwrap_or(0);
+    args.result = ret as i32;
+
+    let mut state: Option<*mut CollapseState> = None;
+    if cfg.open_collapse_ns != 0 {
+        let key = CollapseKey {
+            pid: (pid_tgid >> 32) as u32,
+            flags: args.flags,
+            path_hash: path_hash(args),
+            outcome: if ret < 0 { ret as i32 } else { 0 },
+            _pad: 0,
+        };
+        // SAFETY: helper without preconditions.
+        let now = unsafe { bpf_ktime_get_boot_ns() };
+        match OPEN_RECENT.get_ptr_mut(&key) {
+            Some(st) => {
+                // SAFETY: an LRU value; concurrent updates from other CPUs only blur counts.
+                let st = unsafe { &mut *st };
+                if now.wrapping_sub(st.reported_ns) < cfg.open_collapse_ns {
+                    st.suppressed += 1;
+                    count_filtered(EventKind::Open, FilterReason::Collapsed);
+                    let _ = PENDING_OPEN.remove(&tid);
+                    return;
+                }
+                args.collapsed = st.suppressed;
+                st.reported_ns = now;
+                st.suppressed = 0;
+                state = Some(st);
+            }
+            None => {
+                let fresh = CollapseState {
+                    reported_ns: now,
+                    suppressed: 0,
+                    _pad: 0,
+                };
+                let _ = OPEN_RECENT.insert(&key, &fresh, 0);
+                state = OPEN_RECENT.get_ptr_mut(&key);
+            }
+        }
+    }
+
+    let Some(mut entry) = EVENTS.reserve::<OpenRecord>(0) else {
+        count_drop(EventKind::Open);
+        if let Some(st) = state {
+            // Not reported after all: let the next identical open through, with the count.
+            // SAFETY: as above.
+            unsafe {
+                (*st).reported_ns = 0;
+                (*st).suppressed = args.collapsed;
+            }
+        }
+        let _ = PENDING_OPEN.remove(&tid);
+        return;
+    };
+    // SAFETY: the reservation is exactly one OpenRecord; every field is written below.
+    let record = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(
+        &mut record.header,
+        EventKind::Open,
+        core::mem::size_of::<OpenRecord>(),
+    );
+    // SAFETY: writing our own reservation.
+    let dst = unsafe {
+        core::slice::from_raw_parts_mut((&raw mut record.args).cast::<u8>(), size_of::<OpenArgs>())
+    };
+    // SAFETY: kernel-to-kernel copy of a map value.
+    if unsafe { bpf_probe_read_kernel_buf((args as *const OpenArgs).cast(), dst) }.is_err() {
+        entry.discard(0);
+        let _ = PENDING_OPEN.remove(&tid);
+        return;
+    }
+    entry.submit(wakeup_flags());
+    let _ = PENDING_OPEN.remove(&tid);
+}

@@ -1,0 +1,162 @@
+//! Builds the [`SensorConfig`] layout part: tracepoint field offsets from tracefs `format` files
+//! and kernel struct member offsets from the running kernel's BTF.
+
+use sensor_common::{ABSENT, KernelOffsets, TracepointOffsets};
+use thiserror::Error;
+
+use super::btf::{Btf, BtfError};
+use super::tracefs::{Format, TracefsError};
+
+/// The `sys_exit_*` tracepoints whose `ret` the programs read at one shared offset.
+const SYS_EXITS: [&str; 7] = [
+    "sys_exit_execve",
+    "sys_exit_execveat",
+    "sys_exit_connect",
+    "sys_exit_accept",
+    "sys_exit_accept4",
+    "sys_exit_openat",
+    "sys_exit_openat2",
+];
+
+/// Legacy syscalls that only some architectures have (x86-64 does, arm64 does not). Their
+/// tracepoints are attached when present; the `at` variants cover the rest.
+pub const LEGACY_SYSCALLS: [&str; 4] = [
+    "sys_enter_open",
+    "sys_exit_open",
+    "sys_enter_creat",
+    "sys_exit_creat",
+];
+
+/// Whether the running kernel has the syscall tracepoint `name`.
+pub fn has_syscall_tracepoint(name: &str) -> bool {
+    super::tracefs::root()
+        .map(|root| root.join("events/syscalls").join(name).is_dir())
+        .unwrap_or(false)
+}
+
+/// Why the layouts could not be determined.
+#[derive(Debug, Error)]
+pub enum OffsetsError {
+    /// A tracepoint format was missing or incomplete.
+    #[error(transparent)]
+    Tracefs(#[from] TracefsError),
+    /// Kernel BTF was missing or lacked a member.
+    #[error(transparent)]
+    Btf(#[from] BtfError),
+    /// The `sys_exit_*` tracepoints disagree on where `ret` is.
+    #[error("sys_exit tracepoints place `ret` at different offsets ({0} and {1})")]
+    RetMismatch(u32, u32),
+}
+
+/// Tracepoint field offsets from tracefs.
+pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
+    let sys = |name: &str| Format::read("syscalls", name);
+    let exec = Format::read("sched", "sched_process_exec")?;
+    let exit = Format::read("sched", "sched_process_exit")?;
+    let execve = sys("sys_enter_execve")?;
+    let execveat = sys("sys_enter_execveat")?;
+    let connect = sys("sys_enter_connect")?;
+    // Absent legacy syscalls leave their offsets at 0: their programs are then not attached.
+    let open = sys("sys_enter_open").ok();
+    let openat = sys("sys_enter_openat")?;
+    let openat2 = sys("sys_enter_openat2")?;
+    let creat = sys("sys_enter_creat").ok();
+    let mut ret = None;
+    let legacy_exits = ["sys_exit_open", "sys_exit_creat"]
+        .into_iter()
+        .filter(|name| has_syscall_tracepoint(name));
+    for name in SYS_EXITS.into_iter().chain(legacy_exits) {
+        let offset = sys(name)?.offset("ret")?;
+        match ret {
+            Some(r) if r != offset => return Err(OffsetsError::RetMismatch(r, offset)),
+            _ => ret = Some(offset),
+        }
+    }
+    Ok(TracepointOffsets {
+        exec_filename_loc: exec.offset("filename")?,
+        exec_old_pid: exec.offset("old_pid")?,
+        execve_filename: execve.offset("filename")?,
+        execve_argv: execve.offset("argv")?,
+        execveat_filename: execveat.offset("filename")?,
+        execveat_argv: execveat.offset("argv")?,
+        sys_exit_ret: ret.unwrap_or(0),
+        exit_group_dead: exit.offset("group_dead").unwrap_or(ABSENT),
+        connect_fd: connect.offset("fd")?,
+        connect_addr: connect.offset("uservaddr")?,
+        connect_addrlen: connect.offset("addrlen")?,
+        open_filename: legacy(open.as_ref(), "filename")?,
+        open_flags: legacy(open.as_ref(), "flags")?,
+        open_mode: legacy(open.as_ref(), "mode")?,
+        openat_dfd: openat.offset("dfd")?,
+        openat_filename: openat.offset("filename")?,
+        openat_flags: openat.offset("flags")?,
+        openat_mode: openat.offset("mode")?,
+        openat2_dfd: openat2.offset("dfd")?,
+        openat2_filename: openat2.offset("filename")?,
+        openat2_how: openat2.offset("how")?,
+        creat_pathname: legacy(creat.as_ref(), "pathname")?,
+        creat_mode: legacy(creat.as_ref(), "mode")?,
+        _pad: 0,
+    })
+}
+
+/// A field of an optional tracepoint: 0 when the tracepoint does not exist.
+fn legacy(format: Option<&Format>, field: &str) -> Result<u32, TracefsError> {
+    format.map_or(Ok(0), |f| f.offset(field))
+}
+
+/// Kernel struct member offsets from BTF.
+pub fn kernel(btf: &Btf) -> Result<KernelOffsets, OffsetsError> {
+    let m = |s: &str, p: &str| btf.member_offset(s, p);
+    let opt = |s: &str, p: &str| btf.optional_offset(s, p).unwrap_or(ABSENT);
+    Ok(KernelOffsets {
+        task_tgid: m("task_struct", "tgid")?,
+        task_pid: m("task_struct", "pid")?,
+        task_real_parent: m("task_struct", "real_parent")?,
+        task_files: m("task_struct", "files")?,
+        task_mm: m("task_struct", "mm")?,
+        task_cred: m("task_struct", "cred")?,
+        task_exit_code: m("task_struct", "exit_code")?,
+        task_loginuid: opt("task_struct", "loginuid"),
+        files_fdt: m("files_struct", "fdt")?,
+        fdt_max_fds: m("fdtable", "max_fds")?,
+        fdt_fd: m("fdtable", "fd")?,
+        file_inode: m("file", "f_inode")?,
+        file_private_data: m("file", "private_data")?,
+        file_dentry: m("file", "f_path.dentry")?,
+        inode_mode: m("inode", "i_mode")?,
+        inode_rdev: m("inode", "i_rdev")?,
+        inode_nlink: m("inode", "__i_nlink")?,
+        dentry_name: m("dentry", "d_name.name")?,
+        mm_exe_file: m("mm_struct", "exe_file")?,
+        cred_euid: m("cred", "euid")?,
+        cred_egid: m("cred", "egid")?,
+        socket_type: m("socket", "type")?,
+        socket_sk: m("socket", "sk")?,
+        sk_family: m("sock", "__sk_common.skc_family")?,
+        sk_protocol: opt("sock", "sk_protocol"),
+        sk_num: m("sock", "__sk_common.skc_num")?,
+        sk_dport: m("sock", "__sk_common.skc_dport")?,
+        sk_rcv_saddr: m("sock", "__sk_common.skc_rcv_saddr")?,
+        sk_daddr: m("sock", "__sk_common.skc_daddr")?,
+        sk_v6_rcv_saddr: opt("sock", "__sk_common.skc_v6_rcv_saddr"),
+        sk_v6_daddr: opt("sock", "__sk_common.skc_v6_daddr"),
+        _pad: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_kernel_offsets_are_found() {
+        let Ok(btf) = Btf::from_sys_fs() else {
+            eprintln!("SKIPPED: no kernel BTF");
+            return;
+        };
+        let k = kernel(&btf).expect("every required member exists");
+        assert_ne!(k.task_tgid, k.task_pid);
+        assert_ne!(k.sk_rcv_saddr, k.sk_daddr);
+    }
+}
