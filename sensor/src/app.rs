@@ -115,6 +115,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         .inspect_err(|err| warn!(%err, "ring-buffer fill level unavailable"))
         .ok();
     metrics.ringbuf_bytes("events", u64::from(options.ringbuf_bytes));
+    // Everything that needed loading privileges is done; threads started from here on inherit
+    // the reduced set.
+    let kept = crate::privilege::drop_after_attach().context("dropping capabilities")?;
+    info!(capabilities = %kept, "dropped the capabilities needed only to load");
     readiness.set(State::Ready);
     info!(
         ringbuf_bytes = options.ringbuf_bytes,

@@ -101,6 +101,11 @@ pub const DEFAULT_OPEN_IGNORE_PREFIXES: [&str; 5] = [
 /// Arguments of `sensor run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// YAML file of flag values (keys are these flags' long names; see
+    /// deploy/config.example.yaml). Flags given on the command line override it.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
     /// Where to write events, one JSON object per line (`-` for stdout).
     #[arg(long, default_value = "-")]
     pub events: PathBuf,

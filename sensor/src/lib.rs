@@ -10,6 +10,7 @@
 pub mod app;
 pub mod capture;
 pub mod cli;
+pub mod config;
 pub mod context;
 pub mod decode;
 pub mod detect;

@@ -59,14 +59,21 @@ pub struct Sensor {
 impl Sensor {
     /// Starts `sensor <args>` and waits until it reports that it is attached.
     pub fn start(args: &[&str]) -> anyhow::Result<Sensor> {
-        let mut child = Command::new(sensor_bin())
-            .args(args)
+        let mut command = Command::new(sensor_bin());
+        command.args(args);
+        Sensor::start_command(command)
+    }
+
+    /// Like [`Sensor::start`], for a command that ends by executing the sensor (through
+    /// `setpriv`, `chroot`, ...), so that its pid is the sensor's.
+    pub fn start_command(mut command: Command) -> anyhow::Result<Sensor> {
+        let mut child = command
             .env("SENSOR_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .with_context(|| format!("starting {}", sensor_bin().display()))?;
+            .with_context(|| format!("starting {command:?}"))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let stderr = child.stderr.take().context("no stderr")?;
         let (tx, lines) = channel();
