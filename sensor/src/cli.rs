@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// Load the eBPF programs and report events until SIGINT/SIGTERM (needs root, or CAP_BPF
     /// and CAP_PERFMON).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the detection rules over recorded events (`run --events` JSON lines) and print the
     /// alerts; deterministic (event time, not wall time), needs no kernel and no privileges.
     Replay(ReplayArgs),

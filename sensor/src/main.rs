@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     let cli: Cli = sensor::config::parse_or_exit();
     init_tracing(cli.log_level.as_deref());
     let result = match cli.command {
-        Command::Run(args) => sensor::app::run(args),
+        Command::Run(args) => sensor::app::run(*args),
         Command::Replay(args) => sensor::replay::run(&args).map_err(Into::into),
         Command::Rules(cmd) => sensor::replay::rules_command(&cmd).map_err(Into::into),
     };

@@ -129,6 +129,24 @@ impl Sensor {
         timeout: Duration,
         pred: impl Fn(&Value) -> bool,
     ) -> anyhow::Result<Value> {
+        self.wait_for_any(timeout, |v| !is_alert(v) && pred(v))
+    }
+
+    /// Like [`Sensor::wait_for`], for alert documents (`event.kind: alert`) only.
+    pub fn wait_for_alert(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        self.wait_for_any(timeout, |v| is_alert(v) && pred(v))
+    }
+
+    /// Waits for any line (event or alert) matching `pred`.
+    pub fn wait_for_any(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
         if let Some(v) = self.seen.iter().find(|v| pred(v)) {
             return Ok(v.clone());
         }
@@ -207,6 +225,11 @@ impl Drop for Sensor {
             let _ = self.child.wait();
         }
     }
+}
+
+/// True for alert documents (`event.kind: alert`), which share stdout with events.
+pub fn is_alert(doc: &Value) -> bool {
+    field_str(doc, "event.kind") == Some("alert")
 }
 
 /// A JSON value at a dotted path (`process.parent.pid`), following nested objects.

@@ -190,6 +190,8 @@ fn the_sensor_cli_accepts_the_documented_example() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/config.example.yaml");
     let cli: crate::cli::Cli =
         parse(["sensor", "run", "--config", example]).expect("example parses");
-    let crate::cli::Command::Run(run) = cli.command;
+    let crate::cli::Command::Run(run) = cli.command else {
+        panic!("not a run command");
+    };
     assert_eq!(run.metrics_addr.to_string(), "127.0.0.1:9760");
 }

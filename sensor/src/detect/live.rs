@@ -225,7 +225,10 @@ impl FieldSource for LiveEvent<'_> {
 
     fn category(&self) -> Category {
         match &self.event.event.body {
-            EventBody::Exec(_) => Category::ProcessCreation,
+            // A failed exec created no process: Sigma's process_creation rules must not see the
+            // ENOENT attempts of every PATH search.
+            EventBody::Exec(e) if e.result == 0 => Category::ProcessCreation,
+            EventBody::Exec(_) => Category::Other,
             EventBody::Connect(_) | EventBody::Accept(_) => Category::NetworkConnection,
             EventBody::Open(o) if o.flags & WRITE_FLAGS != 0 => Category::FileEvent,
             EventBody::Open(_) => Category::FileAccess,

@@ -51,7 +51,10 @@ pub fn lookup<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
 fn categorize(doc: &Value) -> Category {
     let action = lookup(doc, "event.action").and_then(Value::as_str);
     match action {
-        Some("exec") => Category::ProcessCreation,
+        Some("exec") if lookup(doc, "event.outcome").and_then(Value::as_str) != Some("failure") => {
+            Category::ProcessCreation
+        }
+        Some("exec") => Category::Other,
         Some("connect" | "accept") => Category::NetworkConnection,
         Some("open") => {
             let types = lookup(doc, "event.type");

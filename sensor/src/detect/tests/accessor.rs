@@ -126,6 +126,7 @@ fn connect_event_reads_the_same_live_and_recorded() {
         remote: (IpAddr::from([198, 51, 100, 7]), 4444),
         result: 0,
         fd: 3,
+        ..NetEvent::default()
     };
     let ev = enriched(EventBody::Connect(net), b"bash");
     let live = LiveEvent::new(&ev, T);

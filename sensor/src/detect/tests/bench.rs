@@ -91,6 +91,7 @@ fn synthetic(n: usize, unique: bool) -> Vec<EnrichedEvent> {
                     remote: (IpAddr::from([10, 0, 1, (i % 250) as u8]), 443),
                     result: 0,
                     fd: 3,
+                    ..NetEvent::default()
                 }),
                 7 => EventBody::Open(OpenEvent {
                     path: b"/etc/ld.so.cache".to_vec(),
