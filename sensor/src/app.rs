@@ -15,6 +15,7 @@ use crate::capture::{loader, ringbuf};
 use crate::cli::RunArgs;
 use crate::context::Enricher;
 use crate::decode::{self, DecodeError, resolve};
+use crate::detect::{Engine, EngineConfig};
 use crate::event::{Event, EventBody};
 use crate::http::{Readiness, Server, ServerConfig, State};
 use crate::metrics::{BuildInfo, Metrics, RingFill};
@@ -94,20 +95,11 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         take_per_cpu(&mut ebpf, "FILTERED")?,
     );
 
-    // Outputs (issue 9): opened before attaching, so a bad destination fails fast.
-    let out = Router::start(&args.output.router_config()?, Arc::clone(&metrics))
-        .context("opening the outputs")?;
-    let synthetic = args
-        .output
-        .synthetic_alert_ms
-        .map(|ms| SyntheticAlerts::new(Duration::from_millis(ms)));
+    let output_config = args.output.router_config()?;
+    let engine = detection_engine(&args, &metrics)?;
     let clock = BootClock::new();
     // Seeded after the probes are attached, so that a process started in between is seen by
     // the seed or by its events.
-    let mut enricher = crate::context::setup::enricher(&args, clock);
-    enricher.seed();
-    // Context (issue 4): seeded after the probes are attached, so that a process started in
-    // between is seen by the seed or by its events.
     let mut enricher = crate::context::setup::enricher(&args, clock);
     enricher.seed();
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
@@ -125,6 +117,16 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         .inspect_err(|err| warn!(%err, "ring-buffer fill level unavailable"))
         .ok();
     metrics.ringbuf_bytes("events", u64::from(options.ringbuf_bytes));
+    // Everything that needed loading privileges is done; threads started from here on inherit
+    // the reduced set.
+    let kept = crate::privilege::drop_after_attach().context("dropping capabilities")?;
+    info!(capabilities = %kept, "dropped the capabilities needed only to load");
+    // Outputs (issue 9): started after the drop, so their threads inherit the reduced set.
+    let out = Router::start(&output_config, Arc::clone(&metrics)).context("opening the outputs")?;
+    let synthetic = args
+        .output
+        .synthetic_alert_ms
+        .map(|ms| SyntheticAlerts::new(Duration::from_millis(ms)));
     readiness.set(State::Ready);
     info!(
         ringbuf_bytes = options.ringbuf_bytes,
@@ -146,6 +148,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         metrics: Arc::clone(&metrics),
         fill,
         enricher,
+        engine,
+        alerts: Vec::new(),
     };
     ringbuf::drain(
         ring,
@@ -193,6 +197,9 @@ struct Pipeline {
     metrics: Arc<Metrics>,
     fill: Option<RingFill>,
     enricher: Enricher,
+    engine: Engine,
+    /// Alerts produced by the event being processed (reused buffer).
+    alerts: Vec<serde_json::Value>,
 }
 
 impl ringbuf::Consumer for Pipeline {
@@ -215,7 +222,8 @@ impl ringbuf::Consumer for Pipeline {
     fn batch_done(&mut self) {
         // Enrichment from /proc happens per batch, after the ring is drained, so a burst is
         // taken out of the kernel's way first.
-        for mut event in self.pending.drain(..) {
+        let mut pending = std::mem::take(&mut self.pending);
+        for mut event in pending.drain(..) {
             match &mut event.body {
                 EventBody::Open(open) => resolve::open_path(&event.header, open),
                 EventBody::Exec(exec) => resolve::exec(&event.header, exec),
@@ -227,7 +235,10 @@ impl ringbuf::Consumer for Pipeline {
                 ecs_context::add_context(map, &enriched);
             }
             self.out.event(&doc);
+            self.detect(&enriched);
         }
+        // Hand the (now empty) buffer back so its allocation is reused.
+        self.pending = pending;
         if let Some(synthetic) = &mut self.synthetic {
             for mut alert in synthetic.due() {
                 self.out.alert(&mut alert);
@@ -243,6 +254,10 @@ impl ringbuf::Consumer for Pipeline {
             if let Some(fill) = &self.fill {
                 self.metrics.ringbuf_fill("events", fill.used_bytes());
             }
+            self.engine
+                .tick(i64::try_from(crate::time::now_unix_ns() / 1_000_000_000).unwrap_or(0));
+            self.metrics
+                .correlation_state_entries(self.engine.state_count() as u64);
             let table = self.enricher.stats();
             self.metrics
                 .process_table_entries(table.live_entries.load(Ordering::Relaxed));
@@ -250,6 +265,55 @@ impl ringbuf::Consumer for Pipeline {
                 .process_table_evictions(table.evictions.load(Ordering::Relaxed));
         }
     }
+}
+
+impl Pipeline {
+    /// Runs the rules over one event and writes its alerts.
+    fn detect(&mut self, enriched: &crate::context::EnrichedEvent) {
+        self.engine.process(enriched, &mut self.alerts);
+        if self.alerts.is_empty() {
+            return;
+        }
+        let latency_ns = crate::time::boot_now_ns().saturating_sub(enriched.event.header.ktime_ns);
+        for mut alert in self.alerts.drain(..) {
+            let text = |path: &str| {
+                path.split('.')
+                    .try_fold(&alert, |v, key| v.get(key))
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("none")
+            };
+            let technique = alert
+                .pointer("/threat/technique/0/id")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("none");
+            self.metrics.alert(
+                text("rule.id"),
+                text("rule.name"),
+                text("sigma.level"),
+                technique,
+            );
+            // Latency from the kernel timestamp to the alert leaving the engine.
+            self.metrics.detection_latency(latency_ns as f64 / 1e9);
+            self.out.alert(&mut alert);
+        }
+    }
+}
+
+/// Loads the rules (`--rules`, or the built-in pack), reports what loaded and what did not
+/// (bad rules are logged, counted and skipped), and builds the engine.
+fn detection_engine(args: &RunArgs, metrics: &Metrics) -> anyhow::Result<Engine> {
+    let rules = crate::replay::load_rules(&args.detect);
+    let stats = rules.stats();
+    for (source, n) in &stats.loaded_by_source {
+        metrics.rules_loaded(source, *n);
+    }
+    metrics.rule_load_errors(stats.errors);
+    info!(
+        rules = rules.meta.len(),
+        errors = stats.errors,
+        "detection rules loaded"
+    );
+    Engine::new(&rules, EngineConfig::default()).context("building the detection engine")
 }
 
 /// Mirrors the kernel's cumulative drop and filter counters into the metrics.

@@ -1,6 +1,7 @@
 //! Developer tasks. `./x` runs `scripts/setup.sh` and then one of these, so a newcomer needs
 //! nothing but `./x test` and `./x run`.
 
+mod bench;
 mod run;
 mod test;
 
@@ -20,6 +21,9 @@ enum Command {
     /// Format and lint checks, unit tests, then the privileged kernel tests; ends with a
     /// one-line summary of every test that ran.
     Test(test::TestArgs),
+    /// Overhead next to no monitor and auditd, kernel time per hook, exec-rate sweep and
+    /// highest loss-free rate; prints a table and writes JSON (issue 10; needs root).
+    Bench(bench::BenchArgs),
     /// Build the release binary and run `sensor run` with the given arguments.
     Run {
         /// Arguments passed to `sensor run`.
@@ -31,6 +35,7 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Test(args) => test::run(&args),
+        Command::Bench(args) => bench::run(&args),
         Command::Run { args } => run::run(&args),
     };
     match result {

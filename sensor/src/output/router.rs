@@ -34,6 +34,9 @@ pub const DROP_REASONS: [&str; 6] = [
     "shutdown",
 ];
 
+/// How much earlier than the overall shutdown deadline the sinks must be done.
+const SINK_GRACE: Duration = Duration::from_millis(250);
+
 /// Most documents handed to a sink at once.
 const BATCH: usize = 512;
 /// How often an idle output thread wakes to publish its shed counter.
@@ -200,7 +203,11 @@ impl Router {
     /// (`reason="shutdown"`); a webhook's spooled documents stay on disk for the next start.
     /// Returns false when some output did not finish in time.
     pub fn shutdown(self, timeout: Duration) -> bool {
-        let deadline = *self.deadline.get_or_init(|| Instant::now() + timeout);
+        let deadline = Instant::now() + timeout;
+        // Sinks stop a little earlier than the router stops waiting, so that a webhook that
+        // retries until its deadline is still seen to finish in time.
+        self.deadline
+            .get_or_init(|| deadline - SINK_GRACE.min(timeout / 4));
         for out in &self.outputs {
             out.queue.close();
         }
