@@ -7,7 +7,7 @@
 //! a file of its own. `max_bytes = 0` disables rotation.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -23,11 +23,15 @@ pub struct Rotation {
 }
 
 /// Appends lines to a file and rotates it.
+///
+/// Each batch (or each part of it between rotations) is written with one `write` call on an
+/// `O_APPEND` file, so lines are never torn even when another writer appends to the same file.
 pub struct FileSink {
     path: PathBuf,
     rotation: Rotation,
-    out: BufWriter<File>,
+    file: File,
     size: u64,
+    buf: Vec<u8>,
 }
 
 impl FileSink {
@@ -38,15 +42,13 @@ impl FileSink {
         Ok(FileSink {
             path: path.to_owned(),
             rotation,
-            out: BufWriter::with_capacity(64 * 1024, file),
+            file,
             size,
+            buf: Vec::new(),
         })
     }
 
     fn rotate(&mut self) -> Result<(), OutputError> {
-        self.out
-            .flush()
-            .map_err(|e| OutputError::io(format!("flushing {}", self.path.display()), e))?;
         let keep = self.rotation.keep;
         if keep == 0 {
             let _ = fs::remove_file(&self.path);
@@ -62,25 +64,16 @@ impl FileSink {
             fs::rename(&self.path, numbered(&self.path, 1))
                 .map_err(|e| OutputError::io(format!("rotating {}", self.path.display()), e))?;
         }
-        self.out = BufWriter::with_capacity(64 * 1024, open_append(&self.path)?);
+        self.file = open_append(&self.path)?;
         self.size = 0;
         Ok(())
     }
 
-    fn write_line(&mut self, line: &[u8]) -> Result<(), OutputError> {
-        let len = u64::try_from(line.len())
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        let max = self.rotation.max_bytes;
-        if max > 0 && self.size > 0 && self.size.saturating_add(len) > max {
-            self.rotate()?;
-        }
-        self.out
-            .write_all(line)
-            .and_then(|()| self.out.write_all(b"\n"))
-            .map_err(|e| OutputError::io(format!("writing {}", self.path.display()), e))?;
-        self.size = self.size.saturating_add(len);
-        Ok(())
+    /// Writes the buffered lines with one call.
+    fn write_out(&mut self) -> Result<(), OutputError> {
+        let result = self.file.write_all(&self.buf);
+        self.buf.clear();
+        result.map_err(|e| OutputError::io(format!("writing {}", self.path.display()), e))
     }
 }
 
@@ -100,27 +93,40 @@ fn numbered(path: &Path, n: u32) -> PathBuf {
 
 impl Sink for FileSink {
     fn write_batch(&mut self, docs: &[Doc]) -> Result<usize, SinkFailure> {
-        for (written, doc) in docs.iter().enumerate() {
-            if let Err(error) = self.write_line(&doc.json) {
-                return Err(SinkFailure {
-                    written,
-                    reason: "write_error",
-                    error,
-                });
+        let mut buffered_from = 0;
+        for (i, doc) in docs.iter().enumerate() {
+            let len = u64::try_from(doc.json.len())
+                .unwrap_or(u64::MAX)
+                .saturating_add(1);
+            let max = self.rotation.max_bytes;
+            if max > 0 && self.size > 0 && self.size.saturating_add(len) > max {
+                let rotated = self.write_out().and_then(|()| self.rotate());
+                if let Err(error) = rotated {
+                    return Err(SinkFailure {
+                        written: buffered_from,
+                        reason: "write_error",
+                        error,
+                    });
+                }
+                buffered_from = i;
             }
+            self.buf.extend_from_slice(&doc.json);
+            self.buf.push(b'\n');
+            self.size = self.size.saturating_add(len);
         }
-        self.flush(Instant::now()).map_err(|error| SinkFailure {
-            written: docs.len(),
+        self.write_out().map_err(|error| SinkFailure {
+            written: buffered_from,
             reason: "write_error",
             error,
         })?;
+        if self.buf.capacity() > 4 << 20 {
+            self.buf = Vec::new();
+        }
         Ok(0)
     }
 
     fn flush(&mut self, _deadline: Instant) -> Result<(), OutputError> {
-        self.out
-            .flush()
-            .map_err(|e| OutputError::io(format!("flushing {}", self.path.display()), e))
+        self.write_out()
     }
 }
 
