@@ -35,8 +35,11 @@ fn receive(listener: TcpListener, seen: Seen, stop: Arc<AtomicBool>) {
             let mut seen = seen.lock().expect("lock");
             for doc in docs {
                 let id = doc["event"]["id"].as_str().expect("event.id").to_owned();
-                let seq = doc["sensor"]["synthetic"]["seq"].as_u64().expect("seq");
-                seen.push((id, seq));
+                // Real detections on this host's activity share the stream: every alert has an
+                // id, only the synthetic ones are numbered.
+                if let Some(seq) = doc["sensor"]["synthetic"]["seq"].as_u64() {
+                    seen.push((id, seq));
+                }
             }
             let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
         }
