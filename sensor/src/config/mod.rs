@@ -77,6 +77,19 @@ pub fn parse_or_exit<P: CommandFactory + FromArgMatches>() -> P {
     }
 }
 
+/// The arguments a config file's `text` stands for, for `P`'s subcommand `subcommand`: what
+/// `--config` would insert, without reading a file (fuzzing and `config check` use it).
+pub fn arguments_from_text<P: CommandFactory>(
+    subcommand: &str,
+    text: &str,
+) -> Result<Vec<String>, String> {
+    let command = command::<P>();
+    let sub = command
+        .find_subcommand(subcommand)
+        .ok_or_else(|| format!("no subcommand {subcommand:?}"))?;
+    file::arguments(sub, text)
+}
+
 /// `P`'s command, built (so globals are propagated and argument counts are known), with every
 /// argument overriding itself so that the command line's value replaces the file's.
 fn command<P: CommandFactory>() -> clap::Command {
