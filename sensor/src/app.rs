@@ -104,6 +104,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         Some(JsonLines::open(path).with_context(|| format!("opening {}", path.display()))?)
     };
     let engine = detection_engine(&args, &metrics)?;
+    let reload =
+        crate::reload::spawn(args.detect.clone()).context("installing the SIGHUP handler")?;
     let clock = BootClock::new();
     // Seeded after the probes are attached, so that a process started in between is seen by
     // the seed or by its events.
@@ -152,6 +154,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         engine,
         alerts_out,
         alerts: Vec::new(),
+        reload,
+        guard: crate::protect::Guard::new(),
     };
     ringbuf::drain(
         ring,
@@ -210,6 +214,10 @@ struct Pipeline {
     alerts_out: Option<JsonLines>,
     /// Alerts produced by the event being processed (reused buffer).
     alerts: Vec<serde_json::Value>,
+    /// New engines from SIGHUP, swapped in between batches.
+    reload: crate::reload::Reloader,
+    /// Tamper alerts (self-protection).
+    guard: crate::protect::Guard,
 }
 
 impl ringbuf::Consumer for Pipeline {
@@ -230,6 +238,11 @@ impl ringbuf::Consumer for Pipeline {
     }
 
     fn batch_done(&mut self) {
+        // A batch boundary: every event so far went through the old engine, every later one
+        // goes through the new one.
+        if let Some(engine) = self.reload.take() {
+            self.engine = engine;
+        }
         // Enrichment from /proc happens per batch, after the ring is drained, so a burst is
         // taken out of the kernel's way first.
         let mut pending = std::mem::take(&mut self.pending);
@@ -247,6 +260,7 @@ impl ringbuf::Consumer for Pipeline {
             if let Err(err) = self.out.write(&doc) {
                 self.write_error.get_or_insert(err);
             }
+            self.guard.check(&enriched, &doc, &mut self.alerts);
             self.detect(&enriched);
         }
         // Hand the (now empty) buffer back so its allocation is reused.

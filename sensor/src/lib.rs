@@ -19,6 +19,8 @@ pub mod http;
 pub mod metrics;
 pub mod output;
 pub mod privilege;
+pub mod protect;
+pub mod reload;
 pub mod replay;
 pub mod text;
 pub mod time;
