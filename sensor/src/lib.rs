@@ -16,6 +16,7 @@ pub mod decode;
 pub mod detect;
 pub mod event;
 pub mod http;
+pub mod logsafe;
 pub mod metrics;
 pub mod output;
 pub mod privilege;
