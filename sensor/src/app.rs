@@ -104,8 +104,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         Some(JsonLines::open(path).with_context(|| format!("opening {}", path.display()))?)
     };
     let engine = detection_engine(&args, &metrics)?;
-    let reload =
-        crate::reload::spawn(args.detect.clone()).context("installing the SIGHUP handler")?;
     let clock = BootClock::new();
     // Seeded after the probes are attached, so that a process started in between is seen by
     // the seed or by its events.
@@ -138,6 +136,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         "sensor attached; reporting events"
     );
 
+    let reload =
+        crate::reload::spawn(args.detect.clone()).context("installing the SIGHUP handler")?;
     let mut pipeline = Pipeline {
         out,
         clock,

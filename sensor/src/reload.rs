@@ -48,33 +48,58 @@ impl Reloader {
     }
 }
 
-/// Starts the SIGHUP watcher on the current runtime; `initial` is the detection part of the
+/// Starts the SIGHUP watcher on its own thread (with its own small runtime), so a busy event
+/// loop can neither delay a reload nor be slowed by one; `initial` is the detection part of the
 /// command line the sensor started with (used when there is no config file to re-read).
 pub fn spawn(initial: DetectArgs) -> std::io::Result<Reloader> {
-    let mut hup = signal(SignalKind::hangup())?;
     let (tx, rx) = mpsc::channel();
-    tokio::spawn(async move {
-        while hup.recv().await.is_some() {
-            info!("SIGHUP received, reloading rules and configuration");
-            let initial = initial.clone();
-            let built = tokio::task::spawn_blocking(move || build(&initial)).await;
-            match built {
-                Ok(Ok((engine, rules))) => {
-                    if tx.send(engine).is_err() {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("reload".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let runtime = match runtime {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    let _ = ready_tx.send(Err(err));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let mut hup = match signal(SignalKind::hangup()) {
+                    Ok(hup) => {
+                        let _ = ready_tx.send(Ok(()));
+                        hup
+                    }
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err));
                         return;
                     }
-                    info!(
-                        rules,
-                        "reload accepted; new rules apply from the next batch"
-                    );
+                };
+                while hup.recv().await.is_some() {
+                    info!("SIGHUP received, reloading rules and configuration");
+                    match build(&initial) {
+                        Ok((engine, rules)) => {
+                            if tx.send(engine).is_err() {
+                                return;
+                            }
+                            info!(
+                                rules,
+                                "reload accepted; new rules apply from the next batch"
+                            );
+                        }
+                        Err(err) => {
+                            error!(%err, "reload rejected; the running rules stay in force");
+                        }
+                    }
                 }
-                Ok(Err(err)) => {
-                    error!(%err, "reload rejected; the running rules stay in force");
-                }
-                Err(err) => error!(%err, "reload task failed; the running rules stay in force"),
-            }
-        }
-    });
+            });
+        })?;
+    ready_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("the reload thread exited"))??;
     Ok(Reloader { rx })
 }
 
