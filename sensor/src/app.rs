@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use sensor_common::EventKind;
-use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
 use crate::capture::stats::{CaptureStats, KernelCounters, SharedStats};
@@ -109,14 +108,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     // the seed or by its events.
     let mut enricher = crate::context::setup::enricher(&args, clock);
     enricher.seed();
-    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let stop = async move {
-        tokio::select! {
-            _ = sigterm.recv() => info!("SIGTERM received, stopping"),
-            _ = sigint.recv() => info!("SIGINT received, stopping"),
-        }
-    };
     if let Some(logger) = logger {
         tokio::spawn(forward_ebpf_logs(logger));
     }
@@ -136,8 +127,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         "sensor attached; reporting events"
     );
 
-    let reload =
-        crate::reload::spawn(args.detect.clone()).context("installing the SIGHUP handler")?;
+    // SIGTERM/SIGINT (stop) and SIGHUP (reload) are handled on their own thread, started
+    // after the capability drop.
+    let (reload, stop) =
+        crate::reload::spawn(args.detect.clone()).context("installing signal handlers")?;
     let mut pipeline = Pipeline {
         out,
         clock,

@@ -1,4 +1,4 @@
-//! Reloading rules and configuration on SIGHUP, atomically.
+//! Signals: reloading rules and configuration on SIGHUP, atomically; stopping on SIGTERM/SIGINT.
 //!
 //! A watcher task waits for SIGHUP, re-reads the command line's `--config` file (if any) and the
 //! rule files it names, and builds a complete new [`Engine`] on a blocking thread, off the event
@@ -48,14 +48,19 @@ impl Reloader {
     }
 }
 
-/// Starts the SIGHUP watcher on its own thread (with its own small runtime), so a busy event
-/// loop can neither delay a reload nor be slowed by one; `initial` is the detection part of the
-/// command line the sensor started with (used when there is no config file to re-read).
-pub fn spawn(initial: DetectArgs) -> std::io::Result<Reloader> {
+/// Starts the signal thread (with its own small runtime), so that a busy event loop can
+/// neither delay a reload or a stop nor be slowed by a reload. SIGHUP reloads; SIGTERM and
+/// SIGINT complete the returned future, which is ready without the event loop's runtime having
+/// to poll its signal driver (a saturated loop polls it rarely). `initial` is the detection
+/// part of the command line the sensor started with (used when there is no config file).
+pub fn spawn(
+    initial: DetectArgs,
+) -> std::io::Result<(Reloader, impl std::future::Future<Output = ()>)> {
     let (tx, rx) = mpsc::channel();
     let (ready_tx, ready_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::Builder::new()
-        .name("reload".into())
+        .name("signals".into())
         .spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -68,39 +73,62 @@ pub fn spawn(initial: DetectArgs) -> std::io::Result<Reloader> {
                 }
             };
             runtime.block_on(async move {
-                let mut hup = match signal(SignalKind::hangup()) {
-                    Ok(hup) => {
+                let handlers = (|| {
+                    Ok::<_, std::io::Error>((
+                        signal(SignalKind::hangup())?,
+                        signal(SignalKind::terminate())?,
+                        signal(SignalKind::interrupt())?,
+                    ))
+                })();
+                let (mut hup, mut term, mut int) = match handlers {
+                    Ok(handlers) => {
                         let _ = ready_tx.send(Ok(()));
-                        hup
+                        handlers
                     }
                     Err(err) => {
                         let _ = ready_tx.send(Err(err));
                         return;
                     }
                 };
-                while hup.recv().await.is_some() {
-                    info!("SIGHUP received, reloading rules and configuration");
-                    match build(&initial) {
-                        Ok((engine, rules)) => {
-                            if tx.send(engine).is_err() {
-                                return;
-                            }
-                            info!(
-                                rules,
-                                "reload accepted; new rules apply from the next batch"
-                            );
+                let mut stop_tx = Some(stop_tx);
+                loop {
+                    tokio::select! {
+                        _ = term.recv() => {
+                            info!("SIGTERM received, stopping");
+                            stop_tx.take().map(|s| s.send(()));
                         }
-                        Err(err) => {
-                            error!(%err, "reload rejected; the running rules stay in force");
+                        _ = int.recv() => {
+                            info!("SIGINT received, stopping");
+                            stop_tx.take().map(|s| s.send(()));
                         }
+                        _ = hup.recv() => reload(&initial, &tx),
                     }
                 }
             });
         })?;
     ready_rx
         .recv()
-        .map_err(|_| std::io::Error::other("the reload thread exited"))??;
-    Ok(Reloader { rx })
+        .map_err(|_| std::io::Error::other("the signal thread exited"))??;
+    let stop = async move {
+        let _ = stop_rx.await;
+    };
+    Ok((Reloader { rx }, stop))
+}
+
+/// One SIGHUP: build a new engine and hand it over, or log why not.
+fn reload(initial: &DetectArgs, tx: &mpsc::Sender<Engine>) {
+    info!("SIGHUP received, reloading rules and configuration");
+    match build(initial) {
+        Ok((engine, rules)) => {
+            if tx.send(engine).is_ok() {
+                info!(
+                    rules,
+                    "reload accepted; new rules apply from the next batch"
+                );
+            }
+        }
+        Err(err) => error!(%err, "reload rejected; the running rules stay in force"),
+    }
 }
 
 /// The detection arguments now in force: the command line re-parsed with the config file as it
