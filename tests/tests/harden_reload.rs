@@ -45,6 +45,8 @@ fn reload_rejects_broken_rules_keeps_old_and_takes_fixed_exactly_once() -> anyho
     // would otherwise bury this test's execs under a debug build's backlog.
     let mut sensor = Sensor::start(&[
         "run",
+        "--metrics-addr",
+        "127.0.0.1:0",
         "--events",
         "-",
         "--open-ignore-prefix",

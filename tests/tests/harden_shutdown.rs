@@ -14,7 +14,7 @@ fn sigterm_under_load_exits_zero_within_bound() -> anyhow::Result<()> {
         return Ok(());
     }
     let dir = tempdir("shutdown-")?;
-    let mut sensor = Sensor::start(&["run", "--events", "-"])?;
+    let mut sensor = Sensor::start(&["run", "--events", "-", "--metrics-addr", "127.0.0.1:0"])?;
     let storm = Storm::start(3, &dir, 0)?;
     std::thread::sleep(Duration::from_secs(5));
     let log_before = sensor.drain()?.len();

@@ -44,17 +44,15 @@ where
             guard = fd.readable_mut() => {
                 let mut guard = guard?;
                 let ring = guard.get_inner_mut();
-                while let Some(item) = ring.next() {
-                    consumer.record(&item);
+                // Bounded batches: a ring that refills as fast as it is read must not keep the
+                // loop from seeing the stop signal (readiness stays set while records remain).
+                if read_batch(ring, consumer) < MAX_BATCH {
+                    guard.clear_ready();
                 }
-                guard.clear_ready();
                 consumer.batch_done();
             }
             _ = timer.tick() => {
-                let ring = fd.get_mut();
-                while let Some(item) = ring.next() {
-                    consumer.record(&item);
-                }
+                read_batch(fd.get_mut(), consumer);
                 consumer.batch_done();
             }
         }
@@ -63,12 +61,27 @@ where
     // producers keep writing while we drain, and a busy host must not keep us from exiting.
     let deadline = std::time::Instant::now() + FINAL_DRAIN;
     let ring = fd.get_mut();
-    while let Some(item) = ring.next() {
-        consumer.record(&item);
+    // The processing of what is read counts against the deadline too (batch by batch).
+    while read_batch(ring, consumer) > 0 {
+        consumer.batch_done();
         if std::time::Instant::now() >= deadline {
             break;
         }
     }
     consumer.batch_done();
     Ok(())
+}
+
+/// Most records handed to the consumer between two `batch_done` calls.
+const MAX_BATCH: usize = 256;
+
+/// Reads up to [`MAX_BATCH`] records into `consumer`; returns how many.
+fn read_batch<C: Consumer>(ring: &mut RingBuf<MapData>, consumer: &mut C) -> usize {
+    let mut n = 0;
+    while n < MAX_BATCH {
+        let Some(item) = ring.next() else { break };
+        consumer.record(&item);
+        n += 1;
+    }
+    n
 }
