@@ -119,6 +119,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     // the reduced set.
     let kept = crate::privilege::drop_after_attach().context("dropping capabilities")?;
     info!(capabilities = %kept, "dropped the capabilities needed only to load");
+    // SIGTERM/SIGINT (stop) and SIGHUP (reload) are handled on their own thread, started
+    // after the capability drop and before "attached" (from then on SIGTERM is a clean stop).
+    let (reload, stop) =
+        crate::reload::spawn(args.detect.clone()).context("installing signal handlers")?;
     readiness.set(State::Ready);
     info!(
         ringbuf_bytes = options.ringbuf_bytes,
@@ -127,10 +131,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         "sensor attached; reporting events"
     );
 
-    // SIGTERM/SIGINT (stop) and SIGHUP (reload) are handled on their own thread, started
-    // after the capability drop.
-    let (reload, stop) =
-        crate::reload::spawn(args.detect.clone()).context("installing signal handlers")?;
     let mut pipeline = Pipeline {
         out,
         clock,
