@@ -42,6 +42,8 @@ pub fn config(data: &[u8]) {
     let _ = sensor::cli::Cli::command().try_get_matches_from(argv);
 }
 
+/// A target body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the drivers.
-pub const TARGETS: [(&str, fn(&[u8])); 3] =
-    [("decode", decode), ("rules", rules), ("config", config)];
+pub const TARGETS: [(&str, Target); 3] = [("decode", decode), ("rules", rules), ("config", config)];
