@@ -17,7 +17,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, no backtrace: this is what an operator reads in a journal.
-            eprintln!("sensor: error: {err:#}");
+            // Escaped: the message may quote untrusted input (paths, rule text).
+            let text = format!("{err:#}");
+            eprintln!("sensor: error: {}", sensor::text::escape(text.as_bytes()).0);
             ExitCode::FAILURE
         }
     }

@@ -71,7 +71,9 @@ pub fn parse_or_exit<P: CommandFactory + FromArgMatches>() -> P {
         Ok(parsed) => parsed,
         Err(ConfigError::Cli(err)) => err.exit(),
         Err(err) => {
-            eprintln!("sensor: error: {err}");
+            // Escaped: the message quotes the file's keys and values.
+            let text = err.to_string();
+            eprintln!("sensor: error: {}", crate::text::escape(text.as_bytes()).0);
             std::process::exit(2)
         }
     }
