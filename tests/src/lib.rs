@@ -192,6 +192,11 @@ impl Sensor {
         Ok(&self.seen)
     }
 
+    /// The exit status if the sensor has exited (the log stays readable afterwards).
+    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        self.child.try_wait()
+    }
+
     /// The sensor's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
