@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use sensor_common::EventKind;
-use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
 use crate::capture::stats::{CaptureStats, KernelCounters, SharedStats};
@@ -102,14 +101,6 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     // the seed or by its events.
     let mut enricher = crate::context::setup::enricher(&args, clock);
     enricher.seed();
-    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let stop = async move {
-        tokio::select! {
-            _ = sigterm.recv() => info!("SIGTERM received, stopping"),
-            _ = sigint.recv() => info!("SIGINT received, stopping"),
-        }
-    };
     if let Some(logger) = logger {
         tokio::spawn(forward_ebpf_logs(logger));
     }
@@ -127,6 +118,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         .output
         .synthetic_alert_ms
         .map(|ms| SyntheticAlerts::new(Duration::from_millis(ms)));
+    // SIGTERM/SIGINT (stop) and SIGHUP (reload) are handled on their own thread, started
+    // after the capability drop and before "attached" (from then on SIGTERM is a clean stop).
+    let (reload, stop) =
+        crate::reload::spawn(args.detect.clone()).context("installing signal handlers")?;
     readiness.set(State::Ready);
     info!(
         ringbuf_bytes = options.ringbuf_bytes,
@@ -150,6 +145,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         enricher,
         engine,
         alerts: Vec::new(),
+        reload,
+        guard: crate::protect::Guard::new(),
     };
     ringbuf::drain(
         ring,
@@ -200,6 +197,10 @@ struct Pipeline {
     engine: Engine,
     /// Alerts produced by the event being processed (reused buffer).
     alerts: Vec<serde_json::Value>,
+    /// New engines from SIGHUP, swapped in between batches.
+    reload: crate::reload::Reloader,
+    /// Tamper alerts (self-protection).
+    guard: crate::protect::Guard,
 }
 
 impl ringbuf::Consumer for Pipeline {
@@ -220,6 +221,11 @@ impl ringbuf::Consumer for Pipeline {
     }
 
     fn batch_done(&mut self) {
+        // A batch boundary: every event so far went through the old engine, every later one
+        // goes through the new one.
+        if let Some(engine) = self.reload.take() {
+            self.engine = engine;
+        }
         // Enrichment from /proc happens per batch, after the ring is drained, so a burst is
         // taken out of the kernel's way first.
         let mut pending = std::mem::take(&mut self.pending);
@@ -235,6 +241,7 @@ impl ringbuf::Consumer for Pipeline {
                 ecs_context::add_context(map, &enriched);
             }
             self.out.event(&doc);
+            self.guard.check(&enriched, &doc, &mut self.alerts);
             self.detect(&enriched);
         }
         // Hand the (now empty) buffer back so its allocation is reused.

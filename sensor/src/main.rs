@@ -17,7 +17,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, no backtrace: this is what an operator reads in a journal.
-            eprintln!("sensor: error: {err:#}");
+            // Escaped: the message may quote untrusted input (paths, rule text).
+            let text = format!("{err:#}");
+            eprintln!("sensor: error: {}", sensor::text::escape(text.as_bytes()).0);
             ExitCode::FAILURE
         }
     }
@@ -29,10 +31,12 @@ fn init_tracing(level: Option<&str>) {
         .map(EnvFilter::new)
         .or_else(|| EnvFilter::try_from_env("SENSOR_LOG").ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Escapes control characters inside log lines: untrusted text cannot forge a line.
+        .with_writer(sensor::logsafe::SafeStderr { ansi })
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(ansi)
         .init();
 }

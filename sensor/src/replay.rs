@@ -50,7 +50,12 @@ pub fn load_rules(args: &DetectArgs) -> RuleSet {
         set.merge(builtin);
     }
     for err in &set.errors {
-        tracing::warn!(file = %err.file, line = err.line, problem = %err.message, "rule skipped");
+        tracing::warn!(
+            file = %crate::text::escape(err.file.as_bytes()).0,
+            line = err.line,
+            problem = %crate::text::escape(err.message.as_bytes()).0,
+            "rule skipped"
+        );
     }
     set
 }

@@ -61,6 +61,10 @@ impl Sensor {
     pub fn start(args: &[&str]) -> anyhow::Result<Sensor> {
         let mut command = Command::new(sensor_bin());
         command.args(args);
+        // Tests never contend for the default metrics port (another sensor may hold it).
+        if args.first() == Some(&"run") && !args.iter().any(|a| a.starts_with("--metrics-addr")) {
+            command.args(["--metrics-addr", "127.0.0.1:0"]);
+        }
         Sensor::start_command(command)
     }
 
@@ -107,10 +111,12 @@ impl Sensor {
         match ready.recv_timeout(Duration::from_secs(30)) {
             Ok(()) => Ok(sensor),
             Err(_) => {
+                // Let the stderr reader catch up so the log below says why.
+                std::thread::sleep(Duration::from_millis(300));
                 let status = sensor.child.try_wait().ok().flatten();
                 let _ = sensor.child.kill();
                 bail!(
-                    "sensor did not attach within 30 s (exit: {status:?}); log:\n{}",
+                    "sensor did not attach (within 30 s, or it exited: {status:?}); log:\n{}",
                     sensor.log()
                 )
             }
@@ -184,6 +190,11 @@ impl Sensor {
             self.seen.push(value);
         }
         Ok(&self.seen)
+    }
+
+    /// The exit status if the sensor has exited (the log stays readable afterwards).
+    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        self.child.try_wait()
     }
 
     /// The sensor's process id.

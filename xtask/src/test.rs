@@ -73,6 +73,12 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         "--",
     ])
     .args(&filter)
+    // The stable fuzz driver (sensor/tests/fuzz_stable.rs) gets its CI budget here; the
+    // caller's FUZZ_SECONDS wins.
+    .env(
+        "FUZZ_SECONDS",
+        std::env::var("FUZZ_SECONDS").unwrap_or_else(|_| "60".into()),
+    )
     .current_dir(&root);
     let unit_ok = counted(&mut unit, &mut totals)?;
 

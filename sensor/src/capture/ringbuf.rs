@@ -7,21 +7,6 @@ use std::time::Duration;
 use aya::maps::{MapData, RingBuf};
 use tokio::io::unix::AsyncFd;
 
-/// Most records handed over before the reader returns to its event loop: under a stream that
-/// never lets the ring run empty, the stop signal and timers must still be served.
-const MAX_BATCH: usize = 4096;
-
-/// Hands up to [`MAX_BATCH`] records to `consumer`; returns how many.
-fn take_batch<C: Consumer>(ring: &mut RingBuf<MapData>, consumer: &mut C) -> usize {
-    let mut taken = 0;
-    while taken < MAX_BATCH {
-        let Some(item) = ring.next() else { break };
-        consumer.record(&item);
-        taken += 1;
-    }
-    taken
-}
-
 /// How long the reader keeps draining after it was told to stop.
 const FINAL_DRAIN: Duration = Duration::from_secs(2);
 
@@ -55,19 +40,19 @@ where
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            biased;
             () = &mut stop => break,
             guard = fd.readable_mut() => {
                 let mut guard = guard?;
-                // A full batch means more may be waiting: stay ready and come back after the
-                // stop signal had a chance to be seen.
-                if take_batch(guard.get_inner_mut(), consumer) < MAX_BATCH {
+                let ring = guard.get_inner_mut();
+                // Bounded batches: a ring that refills as fast as it is read must not keep the
+                // loop from seeing the stop signal (readiness stays set while records remain).
+                if read_batch(ring, consumer) < MAX_BATCH {
                     guard.clear_ready();
                 }
                 consumer.batch_done();
             }
             _ = timer.tick() => {
-                take_batch(fd.get_mut(), consumer);
+                read_batch(fd.get_mut(), consumer);
                 consumer.batch_done();
             }
         }
@@ -76,12 +61,27 @@ where
     // producers keep writing while we drain, and a busy host must not keep us from exiting.
     let deadline = std::time::Instant::now() + FINAL_DRAIN;
     let ring = fd.get_mut();
-    while let Some(item) = ring.next() {
-        consumer.record(&item);
+    // The processing of what is read counts against the deadline too (batch by batch).
+    while read_batch(ring, consumer) > 0 {
+        consumer.batch_done();
         if std::time::Instant::now() >= deadline {
             break;
         }
     }
     consumer.batch_done();
     Ok(())
+}
+
+/// Most records handed to the consumer between two `batch_done` calls.
+const MAX_BATCH: usize = 256;
+
+/// Reads up to [`MAX_BATCH`] records into `consumer`; returns how many.
+fn read_batch<C: Consumer>(ring: &mut RingBuf<MapData>, consumer: &mut C) -> usize {
+    let mut n = 0;
+    while n < MAX_BATCH {
+        let Some(item) = ring.next() else { break };
+        consumer.record(&item);
+        n += 1;
+    }
+    n
 }

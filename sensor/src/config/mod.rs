@@ -71,10 +71,25 @@ pub fn parse_or_exit<P: CommandFactory + FromArgMatches>() -> P {
         Ok(parsed) => parsed,
         Err(ConfigError::Cli(err)) => err.exit(),
         Err(err) => {
-            eprintln!("sensor: error: {err}");
+            // Escaped: the message quotes the file's keys and values.
+            let text = err.to_string();
+            eprintln!("sensor: error: {}", crate::text::escape(text.as_bytes()).0);
             std::process::exit(2)
         }
     }
+}
+
+/// The arguments a config file's `text` stands for, for `P`'s subcommand `subcommand`: what
+/// `--config` would insert, without reading a file (fuzzing and `config check` use it).
+pub fn arguments_from_text<P: CommandFactory>(
+    subcommand: &str,
+    text: &str,
+) -> Result<Vec<String>, String> {
+    let command = command::<P>();
+    let sub = command
+        .find_subcommand(subcommand)
+        .ok_or_else(|| format!("no subcommand {subcommand:?}"))?;
+    file::arguments(sub, text)
 }
 
 /// `P`'s command, built (so globals are propagated and argument counts are known), with every

@@ -1,0 +1,173 @@
+//! Self-protection: tamper alerts about attempts to read, blind or silence the sensor.
+//!
+//! What is observable with tracepoints only, from the events we already capture:
+//!
+//! - another process opening `/proc/<sensor pid>/{mem,maps,environ,...}` (or a thread's
+//!   `/proc/<pid>/task/<tid>/...`): reading or patching the sensor's memory, finding its maps;
+//! - a process opening tracefs control files for writing (`tracing_on`, `events/**/enable`,
+//!   `set_event`, `kprobe_events`, ...): switching off or redirecting tracing;
+//! - a process opening pinned BPF objects under `/sys/fs/bpf` for writing.
+//!
+//! The kernel side filters only the sensor's own pid (not its name), so a process that renames
+//! itself after the sensor is still seen and still alerted on. Alerts have the same shape as
+//! Sigma alerts ([`crate::detect::alert::document`]), with `rule.ruleset: self-protection`.
+
+use serde_json::Value;
+
+use crate::context::EnrichedEvent;
+use crate::detect::RuleMeta;
+use crate::detect::alert::{AlertInput, document};
+use crate::event::EventBody;
+
+/// `/proc/<pid>/` entries whose opening by another process is an attack on the sensor.
+const PROC_SENSITIVE: [&[u8]; 6] = [b"mem", b"maps", b"smaps", b"environ", b"pagemap", b"fd"];
+/// tracefs mount points.
+const TRACEFS: [&[u8]; 2] = [b"/sys/kernel/tracing/", b"/sys/kernel/debug/tracing/"];
+
+/// Which tamper rule an event matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// Another process opened the sensor's memory or maps under /proc.
+    ProcAccess,
+    /// A tracefs control file was opened for writing.
+    TracingControl,
+    /// A pinned BPF object was opened for writing.
+    BpfPin,
+}
+
+impl Tamper {
+    fn meta(self) -> RuleMeta {
+        let (id, title, description, tags) = match self {
+            Tamper::ProcAccess => (
+                "sensor-tamper-proc-access",
+                "Sensor memory or maps opened by another process",
+                "A process opened /proc/<sensor pid>/mem, maps or a similar file: an attempt to \
+                 read or patch the sensor's memory or locate its BPF maps.",
+                &["attack.defense_evasion", "attack.t1562.001", "attack.t1055"][..],
+            ),
+            Tamper::TracingControl => (
+                "sensor-tamper-tracing-control",
+                "Tracing control file opened for writing",
+                "A process opened a tracefs control file (tracing_on, events/*/enable, ...) for \
+                 writing: an attempt to switch off tracing the sensor depends on.",
+                &[
+                    "attack.defense_evasion",
+                    "attack.t1562.001",
+                    "attack.t1562.006",
+                ][..],
+            ),
+            Tamper::BpfPin => (
+                "sensor-tamper-bpf-pin",
+                "Pinned BPF object opened for writing",
+                "A process opened an object under /sys/fs/bpf for writing: BPF programs or maps \
+                 may be replaced or altered.",
+                &["attack.defense_evasion", "attack.t1562.001"][..],
+            ),
+        };
+        RuleMeta {
+            id: id.into(),
+            title: title.into(),
+            description: Some(description.into()),
+            level: Some("high".into()),
+            tags: tags.iter().map(|t| (*t).to_string()).collect(),
+            source: "self-protection".into(),
+            ..RuleMeta::default()
+        }
+    }
+}
+
+/// Watches events for tampering with this sensor.
+pub struct Guard {
+    own_pid: u32,
+    /// `own_pid` as decimal text, compared against /proc paths without formatting per event.
+    own_pid_text: Vec<u8>,
+    id_prefix: String,
+    sequence: u64,
+}
+
+impl Guard {
+    /// A guard for the current process.
+    pub fn new() -> Guard {
+        Guard::for_pid(std::process::id())
+    }
+
+    /// A guard protecting `pid`.
+    pub fn for_pid(pid: u32) -> Guard {
+        Guard {
+            own_pid: pid,
+            own_pid_text: pid.to_string().into_bytes(),
+            id_prefix: format!("tamper-{:x}", crate::time::now_unix_ns()),
+            sequence: 0,
+        }
+    }
+
+    /// What `enriched` tampers with, if anything. Cheap for the common case: only opens are
+    /// looked at, and only their first bytes.
+    pub fn classify(&self, enriched: &EnrichedEvent) -> Option<Tamper> {
+        if enriched.event.header.pid == self.own_pid {
+            return None;
+        }
+        let EventBody::Open(open) = &enriched.event.body else {
+            return None;
+        };
+        let path = open.path.as_slice();
+        if let Some(rest) = path.strip_prefix(b"/proc/") {
+            return self.proc_target(rest).then_some(Tamper::ProcAccess);
+        }
+        let writing = open.flags & (libc::O_ACCMODE as u32) != libc::O_RDONLY as u32
+            || open.flags & (libc::O_TRUNC as u32) != 0;
+        if writing && TRACEFS.iter().any(|p| path.starts_with(p)) {
+            return Some(Tamper::TracingControl);
+        }
+        if writing && path.starts_with(b"/sys/fs/bpf/") {
+            return Some(Tamper::BpfPin);
+        }
+        None
+    }
+
+    /// `rest` (after `/proc/`) names a sensitive file of our process or one of its threads.
+    fn proc_target(&self, rest: &[u8]) -> bool {
+        let mut parts = rest.split(|b| *b == b'/');
+        if parts.next() != Some(self.own_pid_text.as_slice()) {
+            return false;
+        }
+        let mut entry = parts.next();
+        if entry == Some(b"task".as_slice()) {
+            let _tid = parts.next();
+            entry = parts.next();
+        }
+        entry.is_some_and(|e| PROC_SENSITIVE.contains(&e))
+    }
+
+    /// Adds a tamper alert for `enriched` (rendered as `doc`) to `alerts` when it is one.
+    pub fn check(&mut self, enriched: &EnrichedEvent, doc: &Value, alerts: &mut Vec<Value>) {
+        let Some(tamper) = self.classify(enriched) else {
+            return;
+        };
+        self.sequence += 1;
+        let meta = tamper.meta();
+        let timestamp = doc
+            .get("@timestamp")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        alerts.push(document(AlertInput {
+            rule: &meta,
+            id: format!("{}-{}", self.id_prefix, self.sequence),
+            timestamp,
+            event: doc.clone(),
+            contributing: None,
+            group: Vec::new(),
+            aggregated: None,
+        }));
+    }
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard::new()
+    }
+}
+
+#[cfg(test)]
+mod tests;

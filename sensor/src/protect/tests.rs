@@ -1,0 +1,122 @@
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::*;
+use crate::context::{HostInfo, ProcessInfo};
+use crate::event::{Event, ExecEvent, Header, OpenEvent};
+
+const SENSOR: u32 = 777;
+
+fn open(pid: u32, comm: &[u8], path: &[u8], flags: i32) -> EnrichedEvent {
+    EnrichedEvent {
+        event: Event {
+            header: Header {
+                pid,
+                tid: pid,
+                comm: comm.to_vec(),
+                ..Header::default()
+            },
+            body: EventBody::Open(OpenEvent {
+                path: path.to_vec(),
+                flags: flags as u32,
+                ..OpenEvent::default()
+            }),
+        },
+        process: Arc::new(ProcessInfo {
+            pid,
+            ..ProcessInfo::default()
+        }),
+        parent: None,
+        ancestors: Vec::new(),
+        group_leader: None,
+        session_leader: None,
+        host: Arc::new(HostInfo::default()),
+    }
+}
+
+#[test]
+fn another_process_opening_our_memory_is_tamper() {
+    let g = Guard::for_pid(SENSOR);
+    for path in [
+        &b"/proc/777/mem"[..],
+        b"/proc/777/maps",
+        b"/proc/777/task/778/mem",
+        b"/proc/777/environ",
+    ] {
+        assert_eq!(
+            g.classify(&open(1234, b"gdb", path, libc::O_RDONLY)),
+            Some(Tamper::ProcAccess),
+            "{}",
+            String::from_utf8_lossy(path)
+        );
+    }
+    for path in [
+        &b"/proc/7770/mem"[..],
+        b"/proc/77/mem",
+        b"/proc/777/status",
+        b"/proc/777",
+        b"/proc/self/mem",
+    ] {
+        assert_eq!(g.classify(&open(1234, b"ps", path, 0)), None);
+    }
+}
+
+#[test]
+fn naming_yourself_after_the_sensor_does_not_help() {
+    let g = Guard::for_pid(SENSOR);
+    let ev = open(1234, b"sensor", b"/proc/777/mem", libc::O_RDWR);
+    assert_eq!(g.classify(&ev), Some(Tamper::ProcAccess));
+    // Only the real pid is "the sensor itself".
+    assert_eq!(
+        g.classify(&open(SENSOR, b"sensor", b"/proc/777/mem", 0)),
+        None
+    );
+}
+
+#[test]
+fn writing_tracing_controls_is_tamper_reading_is_not() {
+    let g = Guard::for_pid(SENSOR);
+    let w = libc::O_WRONLY | libc::O_TRUNC;
+    for path in [
+        &b"/sys/kernel/tracing/tracing_on"[..],
+        b"/sys/kernel/debug/tracing/events/sched/sched_process_exec/enable",
+    ] {
+        assert_eq!(
+            g.classify(&open(9, b"sh", path, w)),
+            Some(Tamper::TracingControl)
+        );
+        assert_eq!(g.classify(&open(9, b"sh", path, libc::O_RDONLY)), None);
+    }
+    assert_eq!(
+        g.classify(&open(9, b"sh", b"/sys/fs/bpf/x", libc::O_RDWR)),
+        Some(Tamper::BpfPin)
+    );
+    let exec = EnrichedEvent {
+        event: Event {
+            header: Header::default(),
+            body: EventBody::Exec(ExecEvent::default()),
+        },
+        ..open(9, b"sh", b"", 0)
+    };
+    assert_eq!(g.classify(&exec), None);
+}
+
+#[test]
+fn tamper_alert_has_the_sigma_alert_shape() {
+    let mut g = Guard::for_pid(SENSOR);
+    let ev = open(1234, b"\x1b[31mevil\n", b"/proc/777/mem", 0);
+    let doc = json!({"@timestamp": "2026-01-01T00:00:00Z", "process": {"pid": 1234}});
+    let mut alerts = Vec::new();
+    g.check(&ev, &doc, &mut alerts);
+    g.check(&ev, &doc, &mut alerts);
+    assert_eq!(alerts.len(), 2);
+    let a = &alerts[0];
+    assert_eq!(a["event"]["kind"], "alert");
+    assert_eq!(a["rule"]["id"], "sensor-tamper-proc-access");
+    assert_eq!(a["rule"]["ruleset"], "self-protection");
+    assert_eq!(a["threat"]["technique"][0]["id"], "T1562.001");
+    assert_eq!(a["process"]["pid"], 1234);
+    assert_eq!(a["@timestamp"], "2026-01-01T00:00:00Z");
+    assert_ne!(alerts[0]["event"]["id"], alerts[1]["event"]["id"]);
+}
