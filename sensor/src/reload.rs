@@ -186,7 +186,6 @@ mod tests {
         DetectArgs {
             rules: vec![dir.to_path_buf()],
             with_builtin: false,
-            alerts: "-".into(),
         }
     }
 
