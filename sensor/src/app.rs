@@ -18,7 +18,7 @@ use crate::decode::{self, DecodeError, resolve};
 use crate::event::{Event, EventBody};
 use crate::http::{Readiness, Server, ServerConfig, State};
 use crate::metrics::{BuildInfo, Metrics, RingFill};
-use crate::output::{ecs, ecs_context, jsonl::JsonLines};
+use crate::output::{jsonl::JsonLines, render::Renderer};
 use crate::time::BootClock;
 
 /// How often kernel counters are copied into the shared statistics.
@@ -136,6 +136,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         metrics: Arc::clone(&metrics),
         fill,
         enricher,
+        renderer: Renderer::new(),
+        line: Vec::with_capacity(16 * 1024),
     };
     ringbuf::drain(
         ring,
@@ -185,6 +187,9 @@ struct Pipeline {
     metrics: Arc<Metrics>,
     fill: Option<RingFill>,
     enricher: Enricher,
+    renderer: Renderer,
+    /// The document being written, reused from event to event.
+    line: Vec<u8>,
 }
 
 impl ringbuf::Consumer for Pipeline {
@@ -214,11 +219,9 @@ impl ringbuf::Consumer for Pipeline {
                 _ => {}
             }
             let enriched = self.enricher.enrich(event);
-            let mut doc = ecs::document(&enriched.event, self.clock);
-            if let Some(map) = doc.as_object_mut() {
-                ecs_context::add_context(map, &enriched);
-            }
-            if let Err(err) = self.out.write(&doc) {
+            self.line.clear();
+            self.renderer.render(&mut self.line, &enriched, self.clock);
+            if let Err(err) = self.out.write_raw(&self.line) {
                 self.write_error.get_or_insert(err);
             }
         }

@@ -28,6 +28,12 @@ impl JsonLines {
         self.out.write_all(b"\n")
     }
 
+    /// Writes one already rendered document and a newline.
+    pub fn write_raw(&mut self, doc: &[u8]) -> io::Result<()> {
+        self.out.write_all(doc)?;
+        self.out.write_all(b"\n")
+    }
+
     /// Pushes buffered lines to the destination.
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
