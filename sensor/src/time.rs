@@ -79,6 +79,47 @@ impl std::fmt::Display for Rfc3339 {
     }
 }
 
+/// Writes [`rfc3339`] of `unix_ns` into `out` without going through `fmt` (years 0-9999; others
+/// take the `fmt` path).
+pub fn write_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
+    let secs = unix_ns.div_euclid(1_000_000_000);
+    let (Ok(secs), Ok(nanos)) = (
+        i64::try_from(secs),
+        u32::try_from(unix_ns.rem_euclid(1_000_000_000)),
+    ) else {
+        out.extend_from_slice(rfc3339(unix_ns).as_bytes());
+        return;
+    };
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400) as u32;
+    let (year, month, day) = civil_from_days(i128::from(days));
+    let Ok(year) = u32::try_from(year) else {
+        out.extend_from_slice(rfc3339(unix_ns).as_bytes());
+        return;
+    };
+    if year > 9999 {
+        out.extend_from_slice(rfc3339(unix_ns).as_bytes());
+        return;
+    }
+    let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            if let Some(slot) = buf.get_mut(i) {
+                *slot = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem % 3600 / 60);
+    put(17, 2, rem % 60);
+    put(20, 9, nanos);
+    out.extend_from_slice(&buf);
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's algorithm).
 fn civil_from_days(days: i128) -> (i128, u32, u32) {
@@ -109,5 +150,17 @@ mod tests {
             rfc3339(951_782_400_000_000_000),
             "2000-02-29T00:00:00.000000000Z"
         );
+        for ns in [
+            0,
+            1_795_667_052_123_456_789,
+            951_782_400_000_000_000,
+            -1,
+            -62_135_596_800_000_000_000,
+            253_402_300_800_000_000_000,
+        ] {
+            let mut out = Vec::new();
+            write_rfc3339(&mut out, ns);
+            assert_eq!(out, rfc3339(ns).as_bytes(), "{ns}");
+        }
     }
 }

@@ -3,8 +3,6 @@
 //! (`\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other control bytes as `\u00XX`), so a reader sees
 //! the same values.
 
-use std::borrow::Cow;
-
 use crate::text;
 
 /// Writes JSON tokens into a byte buffer, inserting commas where they belong.
@@ -13,12 +11,19 @@ pub struct Writer<'a> {
     /// A value was just completed at the current level, so the next key or element needs a
     /// comma first.
     comma: bool,
+    /// Some untrusted bytes written with [`Writer::text`] or [`Writer::text_join`] had to be
+    /// escaped.
+    pub escaped: bool,
 }
 
 impl<'a> Writer<'a> {
     /// A writer appending to `out`.
     pub fn new(out: &'a mut Vec<u8>) -> Writer<'a> {
-        Writer { out, comma: false }
+        Writer {
+            out,
+            comma: false,
+            escaped: false,
+        }
     }
 
     fn pre_value(&mut self) {
@@ -71,14 +76,33 @@ impl<'a> Writer<'a> {
 
     /// Writes untrusted bytes as a string, escaped with [`crate::text::escape`] first.
     pub fn text(&mut self, bytes: &[u8]) {
-        let (s, _) = text::escape(bytes);
+        if plain(bytes) {
+            // Printable ASCII without quotes or backslashes: the same bytes either way.
+            self.pre_value();
+            self.out.push(b'"');
+            self.out.extend_from_slice(bytes);
+            self.out.push(b'"');
+            self.comma = true;
+            return;
+        }
+        let (s, was) = text::escape(bytes);
+        self.escaped |= was;
         self.str(&s);
+    }
+
+    /// Writes Unix-epoch nanoseconds as an RFC 3339 string ([`crate::time::rfc3339`]).
+    pub fn timestamp(&mut self, unix_ns: i128) {
+        self.pre_value();
+        self.out.push(b'"');
+        crate::time::write_rfc3339(self.out, unix_ns);
+        self.out.push(b'"');
+        self.comma = true;
     }
 
     /// Writes `parts` joined by `sep` as one string, escaped like [`Writer::text`] of the
     /// joined bytes, without building the joined bytes when no part needs escaping.
     pub fn text_join(&mut self, parts: &[Vec<u8>], sep: u8, scratch: &mut Vec<u8>) {
-        if parts.iter().any(|p| text::needs_escape(p)) {
+        if !parts.iter().all(|p| plain(p)) && parts.iter().any(|p| text::needs_escape(p)) {
             scratch.clear();
             for (i, part) in parts.iter().enumerate() {
                 if i > 0 {
@@ -86,8 +110,8 @@ impl<'a> Writer<'a> {
                 }
                 scratch.extend_from_slice(part);
             }
-            let (s, _) = text::escape(scratch);
-            let s: Cow<'_, str> = Cow::Owned(s.into_owned());
+            let (s, was) = text::escape(scratch);
+            self.escaped |= was;
             self.str(&s);
             return;
         }
@@ -97,7 +121,11 @@ impl<'a> Writer<'a> {
             if i > 0 {
                 escape_into(self.out, &[sep]);
             }
-            escape_into(self.out, part);
+            if plain(part) {
+                self.out.extend_from_slice(part);
+            } else {
+                escape_into(self.out, part);
+            }
         }
         self.out.push(b'"');
         self.comma = true;
@@ -176,9 +204,23 @@ fn needs_json_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// Printable ASCII without quotes and backslashes: needs no escaping of either kind. Branch-free per
+/// block so that the compiler can vectorise the scan of long arguments.
+fn plain(bytes: &[u8]) -> bool {
+    bytes.chunks(32).all(|block| {
+        !block.iter().fold(false, |bad, &b| {
+            bad | !(0x20..0x7f).contains(&b) | (b == b'"') | (b == b'\\')
+        })
+    })
+}
+
 fn quote(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
-    escape_into(out, bytes);
+    if plain(bytes) {
+        out.extend_from_slice(bytes);
+    } else {
+        escape_into(out, bytes);
+    }
     out.push(b'"');
 }
 
@@ -242,17 +284,29 @@ mod tests {
         w.text_join(&[b"ls".to_vec(), b"-l\"".to_vec()], b' ', &mut Vec::new());
         w.text_join(&[b"a\n".to_vec(), b"b".to_vec()], b' ', &mut Vec::new());
         w.display(std::net::IpAddr::from([127, 0, 0, 1]));
+        w.timestamp(0);
         w.end_array();
         w.end_object();
         let parsed: serde_json::Value = serde_json::from_slice(&buf).expect("valid JSON");
         let expected = serde_json::json!({
             "s": hostile, "n": -42, "u": u64::MAX, "z": 0, "id": "1000",
-            "a": [true, null, {}, "bad\\xff\\x0a", "ls -l\"", "a\\x0a b", "127.0.0.1"],
+            "a": [true, null, {}, "bad\\xff\\x0a", "ls -l\"", "a\\x0a b", "127.0.0.1",
+                  "1970-01-01T00:00:00.000000000Z"],
         });
         assert_eq!(parsed, expected);
         let reference = serde_json::to_vec(&serde_json::json!(hostile)).expect("serialise");
         let mut ours = Vec::new();
         quote(&mut ours, hostile.as_bytes());
         assert_eq!(ours, reference);
+        assert!(w_escaped_flag());
+    }
+
+    fn w_escaped_flag() -> bool {
+        let mut buf = Vec::new();
+        let mut w = Writer::new(&mut buf);
+        w.text(b"clean \"quoted\" \\ text");
+        let clean = !w.escaped;
+        w.text(b"tab\t");
+        clean && w.escaped
     }
 }

@@ -10,7 +10,6 @@ use crate::context::model::{ContainerInfo, EnrichedEvent, HostInfo, ProcessInfo}
 use crate::event::EventBody;
 use crate::output::ecs_context::{ANCESTOR_MAX_ARG_BYTES, ANCESTOR_MAX_ARGS};
 use crate::output::json::Writer;
-use crate::time::Rfc3339;
 
 /// `process`: the acting process and everything related to it.
 pub(super) fn process(
@@ -40,7 +39,7 @@ pub(super) fn process(
     w.key("entity_id");
     w.str(&p.entity_id);
     w.key("start");
-    w.display(Rfc3339(p.start_unix_ns));
+    w.timestamp(p.start_unix_ns);
     // Name and executable: the context's when it has them, else the event document's.
     w.key("name");
     let short = short_name(img.executable, &p.comm);
@@ -113,7 +112,7 @@ pub(super) fn process(
         w.int(code.into());
         if let Some(end) = p.end_unix_ns {
             w.key("end");
-            w.display(Rfc3339(end));
+            w.timestamp(end);
         }
     }
     let pp = &e.process;
@@ -178,7 +177,7 @@ fn related(w: &mut Writer<'_>, p: &ProcessInfo, depth: Depth, scratch: &mut Vec<
     w.key("entity_id");
     w.str(&p.entity_id);
     w.key("start");
-    w.display(Rfc3339(p.start_unix_ns));
+    w.timestamp(p.start_unix_ns);
     let short = short_name(&p.executable, &p.comm);
     if !short.is_empty() {
         w.key("name");

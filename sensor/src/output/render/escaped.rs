@@ -18,6 +18,10 @@ pub(super) struct Escaped {
 }
 
 impl Escaped {
+    pub(super) fn clear(&mut self) {
+        self.names.clear();
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.names.is_empty()
     }

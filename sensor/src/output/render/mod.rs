@@ -12,7 +12,7 @@ use super::json::Writer;
 use super::{ecs, names};
 use crate::context::model::{EnrichedEvent, ProcessInfo};
 use crate::event::{EventBody, ExecEvent, NetEvent, OpenEvent, OpenSyscall, Transport};
-use crate::time::{BootClock, Rfc3339};
+use crate::time::BootClock;
 use escaped::Escaped;
 
 /// The image an event is about: the process's, or for a failed exec the program it tried to
@@ -51,12 +51,11 @@ impl Renderer {
                 args: &p.args,
             },
         };
-        self.escaped.collect(e, &image);
         let h = &e.event.header;
         let mut w = Writer::new(out);
         w.begin_object();
         w.key("@timestamp");
-        w.display(Rfc3339(clock.to_unix_ns(h.ktime_ns)));
+        w.timestamp(clock.to_unix_ns(h.ktime_ns));
         w.key("event");
         event_object(&mut w, &e.event.body);
         context::process(&mut w, e, &image, &mut self.scratch);
@@ -111,6 +110,13 @@ impl Renderer {
         w.uint(h.ktime_ns);
         w.key("cgroup_id");
         w.uint(h.cgroup_id);
+        // The list is built (in the reference's order) only when something was escaped: the
+        // writer saw it, or a field of the event that the context overrode needs it.
+        if w.escaped || event_fields_need_escape(e) {
+            self.escaped.collect(e, &image);
+        } else {
+            self.escaped.clear();
+        }
         if !self.escaped.is_empty() {
             w.key("escaped");
             w.begin_array();
@@ -122,6 +128,21 @@ impl Renderer {
         w.end_object();
         w.end_object();
     }
+}
+
+/// Whether a field of the event document that the context may have replaced (and so the
+/// writer may not have seen) needs escaping.
+fn event_fields_need_escape(e: &EnrichedEvent) -> bool {
+    use crate::text::needs_escape;
+    needs_escape(&e.event.header.comm)
+        || match &e.event.body {
+            EventBody::Exec(exec) => {
+                needs_escape(&exec.executable)
+                    || exec.args.iter().any(|a| needs_escape(a))
+                    || exec.cwd.as_deref().is_some_and(needs_escape)
+            }
+            _ => false,
+        }
 }
 
 pub(crate) fn basename(path: &[u8]) -> &[u8] {

@@ -172,6 +172,12 @@ fn contexts(hostile: &[u8], body: &EventBody) -> Vec<EnrichedEvent> {
         body: body.clone(),
     };
     let parent = Arc::new(proc(29, b"/bin/bash", long_args.clone()));
+    // No escaping needed anywhere in the context: only the event's own fields can need it.
+    let clean = ProcessInfo {
+        working_directory: Some(b"/srv".to_vec()),
+        comm: b"clean".to_vec(),
+        ..proc(30, b"/bin/clean", vec![b"clean".to_vec(), b"-x".to_vec()])
+    };
     vec![
         EnrichedEvent {
             event: event.clone(),
@@ -183,6 +189,15 @@ fn contexts(hostile: &[u8], body: &EventBody) -> Vec<EnrichedEvent> {
             ],
             group_leader: Some(Arc::clone(&parent)),
             session_leader: Some(Arc::new(proc(27, hostile, Vec::new()))),
+            host: Arc::clone(&host),
+        },
+        EnrichedEvent {
+            event: event.clone(),
+            process: Arc::new(clean),
+            parent: None,
+            ancestors: Vec::new(),
+            group_leader: None,
+            session_leader: None,
             host: Arc::clone(&host),
         },
         EnrichedEvent {
@@ -224,7 +239,7 @@ fn fast_path_renders_the_reference_document() {
             }
         }
     }
-    assert_eq!(checked, HOSTILE.len() * 13 * 2);
+    assert_eq!(checked, HOSTILE.len() * 13 * 3);
 }
 
 #[test]
