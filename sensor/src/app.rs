@@ -23,6 +23,9 @@ use crate::time::BootClock;
 
 /// How often kernel counters are copied into the shared statistics.
 const COUNTER_REFRESH: Duration = Duration::from_secs(1);
+/// Rendered lines are collected up to this many bytes before they are written (one copy less
+/// than line-by-line writes through the output's buffer).
+const LINES_BLOCK: usize = 64 * 1024;
 /// At most one warning about malformed records per this interval.
 const REJECT_WARN_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -137,7 +140,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         fill,
         enricher,
         renderer: Renderer::new(),
-        line: Vec::with_capacity(16 * 1024),
+        line: Vec::with_capacity(LINES_BLOCK + 16 * 1024),
     };
     ringbuf::drain(
         ring,
@@ -188,7 +191,7 @@ struct Pipeline {
     fill: Option<RingFill>,
     enricher: Enricher,
     renderer: Renderer,
-    /// The document being written, reused from event to event.
+    /// Rendered lines not yet written, reused from batch to batch.
     line: Vec<u8>,
 }
 
@@ -212,19 +215,22 @@ impl ringbuf::Consumer for Pipeline {
     fn batch_done(&mut self) {
         // Enrichment from /proc happens per batch, after the ring is drained, so a burst is
         // taken out of the kernel's way first.
-        for mut event in self.pending.drain(..) {
+        let mut pending = std::mem::take(&mut self.pending);
+        for mut event in pending.drain(..) {
             match &mut event.body {
                 EventBody::Open(open) => resolve::open_path(&event.header, open),
                 EventBody::Exec(exec) => resolve::exec(&event.header, exec),
                 _ => {}
             }
             let enriched = self.enricher.enrich(event);
-            self.line.clear();
             self.renderer.render(&mut self.line, &enriched, self.clock);
-            if let Err(err) = self.out.write_raw(&self.line) {
-                self.write_error.get_or_insert(err);
+            self.line.push(b'\n');
+            if self.line.len() >= LINES_BLOCK {
+                self.write_lines();
             }
         }
+        self.pending = pending;
+        self.write_lines();
         if let Err(err) = self.out.flush() {
             self.write_error.get_or_insert(err);
         }
@@ -244,6 +250,16 @@ impl ringbuf::Consumer for Pipeline {
             self.metrics
                 .process_table_evictions(table.evictions.load(Ordering::Relaxed));
         }
+    }
+}
+
+impl Pipeline {
+    /// Hands the rendered lines to the output and empties the block.
+    fn write_lines(&mut self) {
+        if let Err(err) = self.out.write_lines(&self.line) {
+            self.write_error.get_or_insert(err);
+        }
+        self.line.clear();
     }
 }
 
