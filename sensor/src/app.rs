@@ -1,5 +1,6 @@
 //! `sensor run`: wires capture → decode → output and runs until SIGINT/SIGTERM.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -141,6 +142,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         enricher,
         renderer: Renderer::new(),
         line: Vec::with_capacity(LINES_BLOCK + 16 * 1024),
+        exits: HashMap::new(),
     };
     ringbuf::drain(
         ring,
@@ -193,6 +195,8 @@ struct Pipeline {
     renderer: Renderer,
     /// Rendered lines not yet written, reused from batch to batch.
     line: Vec<u8>,
+    /// Position of the last exit event of each pid in the current batch.
+    exits: HashMap<u32, usize>,
 }
 
 impl ringbuf::Consumer for Pipeline {
@@ -216,10 +220,23 @@ impl ringbuf::Consumer for Pipeline {
         // Enrichment from /proc happens per batch, after the ring is drained, so a burst is
         // taken out of the kernel's way first.
         let mut pending = std::mem::take(&mut self.pending);
-        for mut event in pending.drain(..) {
+        // A process whose exit is further down the batch has no /proc directory to resolve
+        // against any more: skip those lookups (each was a failing path walk, and short-lived
+        // programs are the common case at high exec rates).
+        self.exits.clear();
+        for (i, event) in pending.iter().enumerate() {
+            if matches!(event.body, EventBody::Exit(_)) {
+                self.exits.insert(event.header.pid, i);
+            }
+        }
+        for (i, mut event) in pending.drain(..).enumerate() {
+            let gone = self
+                .exits
+                .get(&event.header.pid)
+                .is_some_and(|&exit| exit > i);
             match &mut event.body {
-                EventBody::Open(open) => resolve::open_path(&event.header, open),
-                EventBody::Exec(exec) => resolve::exec(&event.header, exec),
+                EventBody::Open(open) if !gone => resolve::open_path(&event.header, open),
+                EventBody::Exec(exec) if !gone => resolve::exec(&event.header, exec),
                 _ => {}
             }
             let enriched = self.enricher.enrich(event);
