@@ -172,7 +172,7 @@ fn measure_all(
         "shared 2-core VM: other engineers' builds and tests run alongside, so single figures \
          are noisy; compare ratios from the same run"
             .to_string(),
-        "events lost come from the sensor's shutdown log line (lost_in_kernel); n/a when it \
+        "events lost come from the sensor's shutdown log line (kernel_drops or lost_in_kernel); n/a when it \
          does not report one"
             .to_string(),
     ];

@@ -254,3 +254,42 @@ fn hostile_fields_are_listed_as_escaped() {
     assert!(escaped.iter().any(|v| v == "process.args"), "{escaped:?}");
     assert!(!String::from_utf8_lossy(&buf).contains('\x1b'));
 }
+
+/// Not a check: the cost per document of both paths, for docs/benchmarks.md.
+/// `cargo test --release -p sensor --lib render::tests::cost -- --ignored --nocapture`
+#[test]
+#[ignore = "timing, not a check"]
+fn cost_of_both_paths() {
+    let clock = BootClock::new();
+    let events: Vec<EnrichedEvent> = bodies(b"plain")
+        .iter()
+        .flat_map(|body| contexts(b"plain", body).into_iter().take(1))
+        .collect();
+    let rounds = 20_000;
+    let mut sink = Vec::with_capacity(1 << 20);
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for e in &events {
+            sink.clear();
+            serde_json::to_writer(&mut sink, &reference(e, clock)).expect("serialise");
+        }
+    }
+    let old = start.elapsed();
+    let bytes = sink.len();
+    let mut renderer = Renderer::new();
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for e in &events {
+            sink.clear();
+            renderer.render(&mut sink, e, clock);
+        }
+    }
+    let new = start.elapsed();
+    let n = (rounds * events.len()) as f64;
+    println!(
+        "serde_json::Value path {:.0} ns/doc, writer {:.0} ns/doc ({:.1}x); last doc {bytes} bytes",
+        old.as_nanos() as f64 / n,
+        new.as_nanos() as f64 / n,
+        old.as_secs_f64() / new.as_secs_f64()
+    );
+}
