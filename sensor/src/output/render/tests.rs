@@ -261,11 +261,32 @@ fn hostile_fields_are_listed_as_escaped() {
 #[ignore = "timing, not a check"]
 fn cost_of_both_paths() {
     let clock = BootClock::new();
+    // A typical exec: clean text, a parent and six ancestors with short command lines.
+    let clean = |pid: u32, exe: &[u8]| {
+        let args = vec![exe.to_vec(), b"-c".to_vec(), b"make -j2 all".to_vec()];
+        Arc::new(ProcessInfo {
+            working_directory: Some(b"/home/build/src".to_vec()),
+            comm: b"bash".to_vec(),
+            ..proc(pid, exe, args)
+        })
+    };
+    let base = &contexts(b"plain", &bodies(b"plain")[0])[1];
     let events: Vec<EnrichedEvent> = bodies(b"plain")
-        .iter()
-        .flat_map(|body| contexts(b"plain", body).into_iter().take(1))
+        .into_iter()
+        .map(|body| EnrichedEvent {
+            event: Event {
+                header: base.event.header.clone(),
+                body,
+            },
+            process: clean(30, b"/usr/bin/make"),
+            parent: Some(clean(29, b"/bin/bash")),
+            ancestors: (23..29).rev().map(|p| clean(p, b"/bin/bash")).collect(),
+            group_leader: Some(clean(29, b"/bin/bash")),
+            session_leader: Some(clean(23, b"/bin/bash")),
+            host: Arc::clone(&base.host),
+        })
         .collect();
-    let rounds = 20_000;
+    let rounds = 2_000;
     let mut sink = Vec::with_capacity(1 << 20);
     let start = std::time::Instant::now();
     for _ in 0..rounds {
