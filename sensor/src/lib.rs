@@ -10,12 +10,15 @@
 pub mod app;
 pub mod capture;
 pub mod cli;
+pub mod config;
 pub mod context;
 pub mod decode;
+pub mod detect;
 pub mod event;
 pub mod http;
 pub mod metrics;
 pub mod output;
 pub mod privilege;
+pub mod replay;
 pub mod text;
 pub mod time;

@@ -2,14 +2,16 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use sensor::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Like `Cli::parse()`, with the `--config` file's flags inserted before the real ones.
+    let cli: Cli = sensor::config::parse_or_exit();
     init_tracing(cli.log_level.as_deref());
     let result = match cli.command {
-        Command::Run(args) => sensor::app::run(args),
+        Command::Run(args) => sensor::app::run(*args),
+        Command::Replay(args) => sensor::replay::run(&args).map_err(Into::into),
+        Command::Rules(cmd) => sensor::replay::rules_command(&cmd).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

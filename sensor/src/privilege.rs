@@ -1,8 +1,20 @@
-//! Checks, before touching the kernel, that the process may load and attach eBPF programs, so
-//! an unprivileged start fails with one clear line instead of an EPERM deep in the loader.
+//! Capabilities: checks, before touching the kernel, that the process may load and attach eBPF
+//! programs (so an unprivileged start fails with one clear line instead of an EPERM deep in the
+//! loader), and gives up, once everything is attached, what the daemon no longer needs.
+//!
+//! Loading needs CAP_BPF and CAP_PERFMON, and CAP_DAC_READ_SEARCH when not root because tracefs
+//! (mode 0700) holds the tracepoint layouts and ids. After attach the ring buffers and maps are
+//! read through file descriptors already open, which needs no capability; only enrichment keeps
+//! CAP_SYS_PTRACE, to read `/proc/PID/exe` and `cwd` of other users' processes.
 
 use thiserror::Error;
 
+mod reduce;
+
+pub use reduce::{CapSet, drop_after_attach, drop_all_in_this_thread};
+
+const CAP_DAC_READ_SEARCH: u32 = 2;
+const CAP_SYS_PTRACE: u32 = 19;
 const CAP_SYS_ADMIN: u32 = 21;
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
@@ -21,6 +33,14 @@ pub enum PrivilegeError {
     /// `/proc/self/status` could not be read or parsed.
     #[error("cannot read the process capabilities from /proc/self/status: {0}")]
     Unreadable(String),
+    /// A capability system call failed.
+    #[error("cannot drop capabilities ({call}): {source}")]
+    Drop {
+        /// The call (`capget`, `capset`, `prctl(...)`).
+        call: &'static str,
+        /// The kernel's answer.
+        source: std::io::Error,
+    },
 }
 
 /// Returns an error naming the missing capabilities unless the effective set has CAP_BPF and

@@ -41,6 +41,11 @@ fn clock_ns(clock: libc::clockid_t) -> i128 {
     i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
 }
 
+/// The boot clock now, in the units of `bpf_ktime_get_boot_ns()`.
+pub fn boot_now_ns() -> u64 {
+    u64::try_from(clock_ns(libc::CLOCK_BOOTTIME)).unwrap_or(0)
+}
+
 /// Wall-clock nanoseconds since the Unix epoch, now.
 pub fn now_unix_ns() -> i128 {
     SystemTime::now()

@@ -59,14 +59,25 @@ pub struct Sensor {
 impl Sensor {
     /// Starts `sensor <args>` and waits until it reports that it is attached.
     pub fn start(args: &[&str]) -> anyhow::Result<Sensor> {
-        let mut child = Command::new(sensor_bin())
-            .args(args)
+        let mut command = Command::new(sensor_bin());
+        command.args(args);
+        // Tests never contend for the default metrics port (another sensor may hold it).
+        if args.first() == Some(&"run") && !args.iter().any(|a| a.starts_with("--metrics-addr")) {
+            command.args(["--metrics-addr", "127.0.0.1:0"]);
+        }
+        Sensor::start_command(command)
+    }
+
+    /// Like [`Sensor::start`], for a command that ends by executing the sensor (through
+    /// `setpriv`, `chroot`, ...), so that its pid is the sensor's.
+    pub fn start_command(mut command: Command) -> anyhow::Result<Sensor> {
+        let mut child = command
             .env("SENSOR_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .with_context(|| format!("starting {}", sensor_bin().display()))?;
+            .with_context(|| format!("starting {command:?}"))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let stderr = child.stderr.take().context("no stderr")?;
         let (tx, lines) = channel();
@@ -100,10 +111,12 @@ impl Sensor {
         match ready.recv_timeout(Duration::from_secs(30)) {
             Ok(()) => Ok(sensor),
             Err(_) => {
+                // Let the stderr reader catch up so the log below says why.
+                std::thread::sleep(Duration::from_millis(300));
                 let status = sensor.child.try_wait().ok().flatten();
                 let _ = sensor.child.kill();
                 bail!(
-                    "sensor did not attach within 30 s (exit: {status:?}); log:\n{}",
+                    "sensor did not attach (within 30 s, or it exited: {status:?}); log:\n{}",
                     sensor.log()
                 )
             }
@@ -118,6 +131,24 @@ impl Sensor {
     /// Waits up to `timeout` for a JSON line matching `pred` and returns it. Lines seen earlier
     /// (also by previous calls) are searched first.
     pub fn wait_for(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        self.wait_for_any(timeout, |v| !is_alert(v) && pred(v))
+    }
+
+    /// Like [`Sensor::wait_for`], for alert documents (`event.kind: alert`) only.
+    pub fn wait_for_alert(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        self.wait_for_any(timeout, |v| is_alert(v) && pred(v))
+    }
+
+    /// Waits for any line (event or alert) matching `pred`.
+    pub fn wait_for_any(
         &mut self,
         timeout: Duration,
         pred: impl Fn(&Value) -> bool,
@@ -200,6 +231,11 @@ impl Drop for Sensor {
             let _ = self.child.wait();
         }
     }
+}
+
+/// True for alert documents (`event.kind: alert`), which share stdout with events.
+pub fn is_alert(doc: &Value) -> bool {
+    field_str(doc, "event.kind") == Some("alert")
 }
 
 /// A JSON value at a dotted path (`process.parent.pid`), following nested objects.

@@ -7,6 +7,24 @@ use std::time::Duration;
 use aya::maps::{MapData, RingBuf};
 use tokio::io::unix::AsyncFd;
 
+/// Most records handed over before the reader returns to its event loop: under a stream that
+/// never lets the ring run empty, the stop signal and timers must still be served.
+const MAX_BATCH: usize = 4096;
+
+/// Hands up to [`MAX_BATCH`] records to `consumer`; returns how many.
+fn take_batch<C: Consumer>(ring: &mut RingBuf<MapData>, consumer: &mut C) -> usize {
+    let mut taken = 0;
+    while taken < MAX_BATCH {
+        let Some(item) = ring.next() else { break };
+        consumer.record(&item);
+        taken += 1;
+    }
+    taken
+}
+
+/// How long the reader keeps draining after it was told to stop.
+const FINAL_DRAIN: Duration = Duration::from_secs(2);
+
 /// What the reader hands records to.
 pub trait Consumer {
     /// One record's bytes, still in the ring (copy what must outlive the call).
@@ -37,29 +55,32 @@ where
     tokio::pin!(stop);
     loop {
         tokio::select! {
+            biased;
             () = &mut stop => break,
             guard = fd.readable_mut() => {
                 let mut guard = guard?;
-                let ring = guard.get_inner_mut();
-                while let Some(item) = ring.next() {
-                    consumer.record(&item);
+                // A full batch means more may be waiting: stay ready and come back after the
+                // stop signal had a chance to be seen.
+                if take_batch(guard.get_inner_mut(), consumer) < MAX_BATCH {
+                    guard.clear_ready();
                 }
-                guard.clear_ready();
                 consumer.batch_done();
             }
             _ = timer.tick() => {
-                let ring = fd.get_mut();
-                while let Some(item) = ring.next() {
-                    consumer.record(&item);
-                }
+                take_batch(fd.get_mut(), consumer);
                 consumer.batch_done();
             }
         }
     }
-    // Whatever arrived before the stop is still delivered.
+    // Whatever arrived before the stop is still delivered, but only for a bounded time:
+    // producers keep writing while we drain, and a busy host must not keep us from exiting.
+    let deadline = std::time::Instant::now() + FINAL_DRAIN;
     let ring = fd.get_mut();
     while let Some(item) = ring.next() {
         consumer.record(&item);
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
     }
     consumer.batch_done();
     Ok(())

@@ -17,6 +17,12 @@ pub enum TracefsError {
          mount it with `mount -t tracefs tracefs /sys/kernel/tracing`"
     )]
     NotMounted,
+    /// tracefs is there but this process may not read it.
+    #[error(
+        "permission denied reading tracefs at {0}: run as root or grant CAP_DAC_READ_SEARCH \
+         (tracefs is mode 0700) in addition to CAP_BPF and CAP_PERFMON"
+    )]
+    PermissionDenied(PathBuf),
     /// The format file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -42,7 +48,15 @@ pub fn root() -> Result<PathBuf, TracefsError> {
         .map(Path::new)
         .find(|p| p.join("events").is_dir())
         .map(Path::to_path_buf)
-        .ok_or(TracefsError::NotMounted)
+        .ok_or_else(|| {
+            let denied = TRACEFS_ROOTS.iter().map(Path::new).find(|p| {
+                std::fs::read_dir(p)
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+            });
+            denied.map_or(TracefsError::NotMounted, |p| {
+                TracefsError::PermissionDenied(p.to_path_buf())
+            })
+        })
 }
 
 /// The fields of one tracepoint record.

@@ -99,6 +99,10 @@ impl Server {
         let thread = std::thread::Builder::new()
             .name("sensor-http".into())
             .spawn(move || {
+                // Serving needs no capability; this thread starts before the main one drops.
+                if let Err(err) = crate::privilege::drop_all_in_this_thread() {
+                    warn!(%err, "HTTP server thread keeps its capabilities");
+                }
                 runtime.block_on(async move {
                     match TcpListener::from_std(listener) {
                         Ok(listener) => {

@@ -1,0 +1,252 @@
+//! The detection engine: rsigma's compiled detection and correlation engine, fed through our
+//! field accessor, turning matches into ECS alerts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rsigma_eval::{
+    CorrelationConfig, CorrelationEngine, CorrelationEventMode, EvaluationResult, ExtractLogSource,
+    ResultBody, TimestampFallback,
+};
+use rsigma_parser::LogSource;
+use serde_json::Value;
+
+use super::DetectError;
+use super::accessor::{Accessor, FieldSource};
+use super::alert::{self, AlertInput};
+use super::cache::VerdictCache;
+use super::live::LiveEvent;
+use super::recorded::RecordedEvent;
+use super::rules::{RuleMeta, RuleSet};
+use crate::context::EnrichedEvent;
+use crate::time::BootClock;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Cap on correlation state entries (all correlations and groups together).
+    pub max_state_entries: usize,
+    /// Cap on entries kept inside one group's window.
+    pub max_group_entries: usize,
+    /// Contributing events kept per correlation group (for the alert's evidence).
+    pub max_correlation_events: usize,
+    /// After a correlation fires for a group, do not fire again for this many seconds.
+    pub suppress_secs: Option<u64>,
+    /// Cache detection verdicts by the values of the fields rules read (see [`VerdictCache`]).
+    pub verdict_cache: bool,
+    /// Prefix of alert ids (`event.id` is `<prefix>-<sequence>`). The default is the engine's
+    /// start time in hex nanoseconds, so ids stay unique across restarts; replay uses a fixed
+    /// prefix so its output is reproducible.
+    pub alert_id_prefix: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_state_entries: 100_000,
+            // value_count recomputes distinct values over a group's entries on every match,
+            // so this also bounds the CPU one noisy group can cost.
+            max_group_entries: 256,
+            max_correlation_events: 16,
+            suppress_secs: None,
+            verdict_cache: true,
+            alert_id_prefix: format!("{:x}", crate::time::now_unix_ns()),
+        }
+    }
+}
+
+/// Counters the metrics exporter reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Events evaluated.
+    pub events: u64,
+    /// Alerts produced.
+    pub alerts: u64,
+    /// Correlation state entries dropped (expired windows or over the cap).
+    pub state_evictions: u64,
+    /// Events whose detection verdicts came from the verdict cache.
+    pub cache_hits: u64,
+}
+
+/// Where alerts go.
+pub trait AlertSink {
+    /// Takes one alert document.
+    fn alert(&mut self, alert: Value);
+}
+
+impl AlertSink for Vec<Value> {
+    fn alert(&mut self, alert: Value) {
+        self.push(alert);
+    }
+}
+
+/// Tells rsigma which logsource an event belongs to, so rules of other categories are skipped
+/// without being evaluated.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CategoryExtractor;
+
+impl<S: FieldSource + ?Sized> ExtractLogSource<Accessor<'_, S>> for CategoryExtractor {
+    fn extract(&self, event: &Accessor<'_, S>) -> LogSource {
+        // Only the category is set: every loaded rule is a Linux rule (the loader refuses the
+        // others), and leaving product unset saves an allocation per event.
+        LogSource {
+            category: Some(event.0.category().sigma_name().into()),
+            ..LogSource::default()
+        }
+    }
+}
+
+/// Evaluates rules against events and produces alerts.
+pub struct Engine {
+    inner: CorrelationEngine<CategoryExtractor>,
+    cache: Option<VerdictCache>,
+    meta: HashMap<String, Arc<RuleMeta>>,
+    clock: BootClock,
+    config: EngineConfig,
+    sequence: u64,
+    stats: EngineStats,
+}
+
+impl Engine {
+    /// Builds an engine over the rules that loaded (`rules.errors` is the caller's to report).
+    pub fn new(rules: &RuleSet, config: EngineConfig) -> Result<Engine, DetectError> {
+        let corr_config = CorrelationConfig {
+            timestamp_fallback: TimestampFallback::Skip,
+            max_state_entries: config.max_state_entries,
+            max_group_entries: Some(config.max_group_entries),
+            suppress: config.suppress_secs,
+            correlation_event_mode: CorrelationEventMode::Full,
+            max_correlation_events: config.max_correlation_events,
+            ..CorrelationConfig::default()
+        };
+        let mut inner = CorrelationEngine::with_logsource_extractor(corr_config, CategoryExtractor);
+        inner
+            .add_collection(&rules.collection)
+            .map_err(|e| DetectError::Compile(e.to_string()))?;
+        let meta = rules
+            .meta
+            .iter()
+            .map(|m| (m.id.clone(), Arc::new(m.clone())))
+            .collect();
+        let cache = if config.verdict_cache {
+            VerdictCache::new(&rules.collection, rules.uses_fieldref)
+        } else {
+            None
+        };
+        Ok(Engine {
+            inner,
+            cache,
+            meta,
+            clock: BootClock::new(),
+            config,
+            sequence: 0,
+            stats: EngineStats::default(),
+        })
+    }
+
+    /// Evaluates one live event.
+    pub fn process(&mut self, event: &EnrichedEvent, sink: &mut dyn AlertSink) {
+        let time = self.clock.to_unix_ns(event.event.header.ktime_ns);
+        self.process_source(&LiveEvent::new(event, time), sink);
+    }
+
+    /// Evaluates one recorded (ECS JSON) event.
+    pub fn process_recorded(&mut self, event: &Value, sink: &mut dyn AlertSink) {
+        self.process_source(&RecordedEvent::new(event), sink);
+    }
+
+    /// Evaluates any event behind the accessor trait.
+    pub fn process_source<S: FieldSource + ?Sized>(
+        &mut self,
+        source: &S,
+        sink: &mut dyn AlertSink,
+    ) {
+        self.stats.events += 1;
+        let secs = i64::try_from(source.time_unix_ns().div_euclid(1_000_000_000)).unwrap_or(0);
+        // rsigma evicts inside `process_event_at` when the state is full; doing it here first,
+        // through the same code, is what lets us count what was dropped.
+        if self.inner.state_count() >= self.config.max_state_entries {
+            self.tick(secs);
+        }
+        let event = Accessor(source);
+        let inner = &self.inner;
+        let detections = match self.cache.as_mut() {
+            Some(cache) => {
+                cache.get_or_insert(&event, source.category(), || inner.evaluate(&event))
+            }
+            None => inner.evaluate(&event),
+        };
+        let results = self.inner.process_with_detections(&event, detections, secs);
+        if results.is_empty() {
+            return;
+        }
+        let timestamp = crate::time::rfc3339(source.time_unix_ns());
+        let event = source.document();
+        for result in results {
+            self.emit(result, &timestamp, &event, sink);
+        }
+    }
+
+    /// Drops correlation state whose window ended before `now_unix_secs` (call periodically on
+    /// the live path; replay advances time with the events).
+    pub fn tick(&mut self, now_unix_secs: i64) {
+        let before = self.inner.state_count();
+        self.inner.evict_expired(now_unix_secs);
+        self.stats.state_evictions += before.saturating_sub(self.inner.state_count()) as u64;
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            cache_hits: self.cache.as_ref().map_or(0, |c| c.hits),
+            ..self.stats
+        }
+    }
+
+    /// Live correlation state entries.
+    pub fn state_count(&self) -> usize {
+        self.inner.state_count()
+    }
+
+    fn emit(
+        &mut self,
+        result: EvaluationResult,
+        timestamp: &str,
+        event: &Value,
+        sink: &mut dyn AlertSink,
+    ) {
+        let key = result
+            .header
+            .rule_id
+            .clone()
+            .unwrap_or_else(|| result.header.rule_title.clone());
+        let Some(rule) = self.meta.get(&key).cloned() else {
+            tracing::warn!(rule = %key, "alert for a rule without metadata; dropped");
+            return;
+        };
+        self.sequence += 1;
+        self.stats.alerts += 1;
+        let id = format!("{}-{}", self.config.alert_id_prefix, self.sequence);
+        let input = match result.body {
+            ResultBody::Detection(_) => AlertInput {
+                rule: &rule,
+                id,
+                timestamp: timestamp.to_string(),
+                event: event.clone(),
+                contributing: None,
+                group: Vec::new(),
+                aggregated: None,
+            },
+            ResultBody::Correlation(body) => AlertInput {
+                rule: &rule,
+                id,
+                timestamp: timestamp.to_string(),
+                event: event.clone(),
+                contributing: Some(body.events.unwrap_or_default()),
+                group: body.group_key,
+                aggregated: Some(body.aggregated_value),
+            },
+        };
+        sink.alert(alert::document(input));
+    }
+}
