@@ -36,6 +36,33 @@ pub fn task_file(k: &KernelOffsets, task: u64, fd: u32) -> Option<u64> {
     if file == 0 { None } else { Some(file) }
 }
 
+/// What fds 0, 1 and 2 of `task` are ([`fd_kind`] values; the fourth byte is zero). The fd
+/// table is looked up once for the three.
+#[inline(always)]
+pub fn stdio_kinds(k: &KernelOffsets, task: u64) -> [u8; 4] {
+    let mut kinds = [0u8; 4];
+    let Some(files) = read::<u64>(task, k.task_files) else {
+        return kinds;
+    };
+    let Some(fdt) = read::<u64>(files, k.files_fdt) else {
+        return kinds;
+    };
+    let max: u32 = read(fdt, k.fdt_max_fds).unwrap_or(0);
+    let Some(array) = read::<u64>(fdt, k.fdt_fd) else {
+        return kinds;
+    };
+    // One read for the three pointers (fd_array entries are contiguous).
+    let Some(files3) = read::<[u64; 3]>(array, 0) else {
+        return kinds;
+    };
+    for fd in 0..3usize {
+        if (fd as u32) < max && files3[fd] != 0 {
+            kinds[fd] = file_kind(k, files3[fd]);
+        }
+    }
+    kinds
+}
+
 /// The `struct sock *` behind a socket file, with its address family.
 #[inline(always)]
 pub fn file_sock(k: &KernelOffsets, file: u64) -> Option<(u64, u64, u16)> {

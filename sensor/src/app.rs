@@ -1,5 +1,6 @@
 //! `sensor run`: wires capture → decode → output and runs until SIGINT/SIGTERM.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,11 +20,13 @@ use crate::event::{Event, EventBody};
 use crate::http::{Readiness, Server, ServerConfig, State};
 use crate::metrics::{BuildInfo, Metrics, RingFill};
 use crate::output::synthetic::SyntheticAlerts;
-use crate::output::{Router, ecs, ecs_context};
+use crate::output::{Router, ecs, ecs_context, render::Renderer};
 use crate::time::BootClock;
 
 /// How often kernel counters are copied into the shared statistics.
 const COUNTER_REFRESH: Duration = Duration::from_secs(1);
+/// Rendered lines are collected up to this many bytes before they are written (one copy less
+/// than line-by-line writes through the output's buffer).
 /// At most one warning about malformed records per this interval.
 const REJECT_WARN_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -143,6 +146,9 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         metrics: Arc::clone(&metrics),
         fill,
         enricher,
+        renderer: Renderer::new(),
+        line: Vec::with_capacity(16 * 1024),
+        exits: HashMap::new(),
         engine,
         alerts: Vec::new(),
         reload,
@@ -194,6 +200,11 @@ struct Pipeline {
     metrics: Arc<Metrics>,
     fill: Option<RingFill>,
     enricher: Enricher,
+    renderer: Renderer,
+    /// Rendered lines not yet written, reused from batch to batch.
+    line: Vec<u8>,
+    /// Position of the last exit event of each pid in the current batch.
+    exits: HashMap<u32, usize>,
     engine: Engine,
     /// Alerts produced by the event being processed (reused buffer).
     alerts: Vec<serde_json::Value>,
@@ -229,19 +240,42 @@ impl ringbuf::Consumer for Pipeline {
         // Enrichment from /proc happens per batch, after the ring is drained, so a burst is
         // taken out of the kernel's way first.
         let mut pending = std::mem::take(&mut self.pending);
-        for mut event in pending.drain(..) {
+        // A process whose exit is further down the batch has no /proc directory to resolve
+        // against any more: skip those lookups (each was a failing path walk, and short-lived
+        // programs are the common case at high exec rates).
+        self.exits.clear();
+        for (i, event) in pending.iter().enumerate() {
+            if matches!(event.body, EventBody::Exit(_)) {
+                self.exits.insert(event.header.pid, i);
+            }
+        }
+        for (i, mut event) in pending.drain(..).enumerate() {
+            let gone = self
+                .exits
+                .get(&event.header.pid)
+                .is_some_and(|&exit| exit > i);
             match &mut event.body {
-                EventBody::Open(open) => resolve::open_path(&event.header, open),
-                EventBody::Exec(exec) => resolve::exec(&event.header, exec),
+                EventBody::Open(open) if !gone => resolve::open_path(&event.header, open),
+                EventBody::Exec(exec) if !gone => resolve::exec(&event.header, exec),
                 _ => {}
             }
             let enriched = self.enricher.enrich(event);
-            let mut doc = ecs::document(&enriched.event, self.clock);
-            if let Some(map) = doc.as_object_mut() {
-                ecs_context::add_context(map, &enriched);
-            }
-            self.out.event(&doc);
-            self.guard.check(&enriched, &doc, &mut self.alerts);
+            self.line.clear();
+            self.renderer.render(&mut self.line, &enriched, self.clock);
+            self.out.event_json(&self.line);
+            let clock = self.clock;
+            // The event as a `Value` only when a tamper alert needs it as evidence.
+            self.guard.check(
+                &enriched,
+                || {
+                    let mut doc = ecs::document(&enriched.event, clock);
+                    if let Some(map) = doc.as_object_mut() {
+                        ecs_context::add_context(map, &enriched);
+                    }
+                    doc
+                },
+                &mut self.alerts,
+            );
             self.detect(&enriched);
         }
         // Hand the (now empty) buffer back so its allocation is reused.

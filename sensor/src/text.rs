@@ -8,10 +8,19 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+/// Whether [`escape`] would change `bytes` (invalid UTF-8 or a control character).
+pub fn needs_escape(bytes: &[u8]) -> bool {
+    // Printable ASCII, the common case, needs no UTF-8 decoding.
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        return false;
+    }
+    !std::str::from_utf8(bytes).is_ok_and(|s| !s.chars().any(char::is_control))
+}
+
 /// Returns the bytes as text, and whether they had to be escaped.
 pub fn escape(bytes: &[u8]) -> (Cow<'_, str>, bool) {
-    if let Ok(s) = std::str::from_utf8(bytes)
-        && !s.chars().any(char::is_control)
+    if !needs_escape(bytes)
+        && let Ok(s) = std::str::from_utf8(bytes)
     {
         return (Cow::Borrowed(s), false);
     }

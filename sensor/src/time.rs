@@ -59,17 +59,70 @@ pub fn now_unix_ns() -> i128 {
 /// Formats Unix-epoch nanoseconds as RFC 3339 UTC with nanoseconds
 /// (`2026-11-26T04:24:12.123456789Z`), the form ECS `@timestamp` takes.
 pub fn rfc3339(unix_ns: i128) -> String {
+    Rfc3339(unix_ns).to_string()
+}
+
+/// [`rfc3339`] as a `Display` value, to write a timestamp without allocating a string.
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339(pub i128);
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unix_ns = self.0;
+        let secs = unix_ns.div_euclid(1_000_000_000);
+        let nanos = unix_ns.rem_euclid(1_000_000_000);
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    }
+}
+
+/// Writes [`rfc3339`] of `unix_ns` into `out` without going through `fmt` (years 0-9999; others
+/// take the `fmt` path).
+pub fn write_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
     let secs = unix_ns.div_euclid(1_000_000_000);
-    let nanos = unix_ns.rem_euclid(1_000_000_000);
+    let (Ok(secs), Ok(nanos)) = (
+        i64::try_from(secs),
+        u32::try_from(unix_ns.rem_euclid(1_000_000_000)),
+    ) else {
+        out.extend_from_slice(rfc3339(unix_ns).as_bytes());
+        return;
+    };
     let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let rem = secs.rem_euclid(86_400) as u32;
+    let (year, month, day) = civil_from_days(i128::from(days));
+    let Ok(year) = u32::try_from(year) else {
+        out.extend_from_slice(rfc3339(unix_ns).as_bytes());
+        return;
+    };
+    if year > 9999 {
+        out.extend_from_slice(rfc3339(unix_ns).as_bytes());
+        return;
+    }
+    let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            if let Some(slot) = buf.get_mut(i) {
+                *slot = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem % 3600 / 60);
+    put(17, 2, rem % 60);
+    put(20, 9, nanos);
+    out.extend_from_slice(&buf);
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
@@ -102,5 +155,17 @@ mod tests {
             rfc3339(951_782_400_000_000_000),
             "2000-02-29T00:00:00.000000000Z"
         );
+        for ns in [
+            0,
+            1_795_667_052_123_456_789,
+            951_782_400_000_000_000,
+            -1,
+            -62_135_596_800_000_000_000,
+            253_402_300_800_000_000_000,
+        ] {
+            let mut out = Vec::new();
+            write_rfc3339(&mut out, ns);
+            assert_eq!(out, rfc3339(ns).as_bytes(), "{ns}");
+        }
     }
 }

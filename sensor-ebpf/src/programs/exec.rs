@@ -5,8 +5,9 @@
 use aya_ebpf::{
     EbpfContext,
     helpers::{
-        bpf_get_current_pid_tgid, bpf_probe_read_kernel_buf, bpf_probe_read_kernel_str_bytes,
-        bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated::bpf_probe_read_user_str,
+        bpf_get_current_pid_tgid, bpf_probe_read_kernel_str_bytes, bpf_probe_read_user,
+        bpf_probe_read_user_str_bytes,
+        generated::{bpf_probe_read_kernel, bpf_probe_read_user_str},
     },
     macros::tracepoint,
     programs::TracePointContext,
@@ -20,7 +21,7 @@ use sensor_common::{
 use crate::{
     config,
     emit::{count_drop, fill_header, wakeup_flags, wanted},
-    kernel::{current_task, file_kind, read, task_file},
+    kernel::{current_task, read, stdio_kinds},
     maps::{EVENTS, EXEC_SCRATCH, PENDING_EXEC},
 };
 
@@ -128,37 +129,58 @@ fn read_argv(pending: &mut PendingExec, argv: *const *const u8) {
 
 /// Copies the staged arguments of thread `tid` into the record (or marks them missing) and
 /// forgets them.
+///
+/// Only the used bytes of the filename and argv are copied: the staged value and the
+/// reservation are both cold memory, and touching the whole 4.6 KiB of each was most of this
+/// hook's cost for the typical short command line. Userspace reads no further than the
+/// lengths.
 #[inline(always)]
 fn take_pending(record: &mut ExecRecord, tid: u32) {
-    match PENDING_EXEC.get_ptr(&tid) {
-        Some(pending) => {
-            // SAFETY: a map value of the right type; copied, not kept.
-            let src = unsafe {
-                core::slice::from_raw_parts(pending.cast::<u8>(), size_of::<PendingExec>())
-            };
-            // SAFETY: writing our own reservation.
-            let dst = unsafe {
-                core::slice::from_raw_parts_mut(
-                    (&raw mut record.args).cast::<u8>(),
-                    size_of::<PendingExec>(),
-                )
-            };
-            // SAFETY: kernel-to-kernel copy of a map value.
-            if unsafe { bpf_probe_read_kernel_buf(src.as_ptr(), dst) }.is_err() {
-                record.args.argc = 0;
-                record.args.argv_len = 0;
-                record.args.filename_len = 0;
-                record.args.flags = EXEC_ARGV_MISSING;
-            }
-            let _ = PENDING_EXEC.remove(&tid);
-        }
-        None => {
-            record.args.argc = 0;
-            record.args.argv_len = 0;
-            record.args.filename_len = 0;
-            record.args.flags = EXEC_ARGV_MISSING;
-        }
+    let Some(pending) = PENDING_EXEC.get_ptr(&tid) else {
+        missing(record);
+        return;
+    };
+    // SAFETY: a map value of the right type, valid until the remove below.
+    let p = unsafe { &*pending };
+    record.args.argc = p.argc;
+    record.args.flags = p.flags;
+    let filename_len = p.filename_len;
+    let argv_len = p.argv_len;
+    record.args.filename_len = filename_len;
+    record.args.argv_len = argv_len;
+    let ok =
+        copy_bounded::<PATH_CAP>(
+            p.filename.as_ptr(),
+            record.args.filename.as_mut_ptr(),
+            filename_len,
+        ) && copy_bounded::<ARGV_CAP>(p.argv.as_ptr(), record.args.argv.as_mut_ptr(), argv_len);
+    if !ok {
+        missing(record);
     }
+    let _ = PENDING_EXEC.remove(&tid);
+}
+
+/// Marks the arguments as not captured.
+#[inline(always)]
+fn missing(record: &mut ExecRecord) {
+    record.args.argc = 0;
+    record.args.argv_len = 0;
+    record.args.filename_len = 0;
+    record.args.flags = EXEC_ARGV_MISSING;
+}
+
+/// Copies `len` (clamped to `CAP`) bytes between two kernel buffers of `CAP` bytes.
+#[inline(always)]
+fn copy_bounded<const CAP: usize>(src: *const u8, dst: *mut u8, len: u32) -> bool {
+    let mut n = len;
+    if n > CAP as u32 {
+        n = CAP as u32;
+    }
+    if n == 0 {
+        return true;
+    }
+    // SAFETY: both buffers hold CAP bytes and n <= CAP; a fault returns an error.
+    unsafe { bpf_probe_read_kernel(dst.cast(), n, src.cast()) == 0 }
 }
 
 /// Fields read from the current task: parent, credentials, stdio and, after a successful exec,
@@ -177,13 +199,7 @@ fn fill_task(record: &mut ExecRecord, exe: bool) {
     } else {
         read(task, k.task_loginuid).unwrap_or(u32::MAX)
     };
-    for fd in 0..3u32 {
-        record.stdio[fd as usize] = match task_file(&k, task, fd) {
-            Some(file) => file_kind(&k, file),
-            None => 0,
-        };
-    }
-    record.stdio[3] = 0;
+    record.stdio = stdio_kinds(&k, task);
     if !exe {
         return;
     }

@@ -45,6 +45,12 @@ pub fn exec(header: &Header, exec: &mut ExecEvent) {
 }
 
 fn cwd(pid: u32, tid: u32) -> Option<Vec<u8>> {
+    if tid == pid || tid == 0 {
+        // The thread-group leader's directory: one lookup (after a successful exec the caller
+        // is always the leader, and short-lived programs are often gone by now, which made
+        // the second, identical lookup a wasted syscall).
+        return readlink(&format!("/proc/{pid}/cwd"));
+    }
     readlink(&format!("/proc/{pid}/task/{tid}/cwd"))
         .or_else(|| readlink(&format!("/proc/{pid}/cwd")))
 }

@@ -47,6 +47,15 @@ impl Doc {
         }
     }
 
+    /// An event document already rendered as one line of JSON (see `output::render`).
+    pub fn event_json(json: &[u8]) -> Doc {
+        Doc {
+            stream: Stream::Events,
+            priority: EVENT_PRIORITY,
+            json: Bytes::copy_from_slice(json),
+        }
+    }
+
     /// An alert document, serialised; `event.id` is added (a random 128-bit id) when missing
     /// or not a non-empty string, so every alert can be de-duplicated downstream.
     pub fn alert(doc: &mut Value) -> Doc {

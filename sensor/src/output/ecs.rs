@@ -13,8 +13,8 @@ use crate::event::{
 use crate::text;
 use crate::time::{BootClock, rfc3339};
 
-const O_CREAT: u32 = 0o100;
-const O_TRUNC: u32 = 0o1000;
+pub(crate) const O_CREAT: u32 = 0o100;
+pub(crate) const O_TRUNC: u32 = 0o1000;
 const EINPROGRESS: i32 = 115;
 
 /// Collects escaped field names while rendering untrusted bytes.
@@ -84,7 +84,7 @@ pub fn document(event: &Event, clock: BootClock) -> Value {
 }
 
 /// `event.outcome` and the `sensor.*.errno` name of a syscall result.
-fn outcome(result: i32) -> (&'static str, Option<&'static str>) {
+pub(crate) fn outcome(result: i32) -> (&'static str, Option<&'static str>) {
     if result >= 0 {
         ("success", None)
     } else {

@@ -28,6 +28,17 @@ impl JsonLines {
         self.out.write_all(b"\n")
     }
 
+    /// Writes already rendered lines (each document followed by its newline) straight to the
+    /// destination, after anything still buffered: the caller batches, so a copy through the
+    /// buffer would only cost.
+    pub fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.out.flush()?;
+        self.out.get_mut().write_all(lines)
+    }
+
     /// Pushes buffered lines to the destination.
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()

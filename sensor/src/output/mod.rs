@@ -7,6 +7,9 @@
 //! [`queue`], so a slow or dead output never stalls the ring-buffer reader. Destinations
 //! ([`dest`]): stdout, rotated files ([`file`]), syslog ([`syslog`]) and HTTP webhooks
 //! ([`webhook`], backed by an on-disk [`spool`]). See `docs/outputs.md` for the guarantees.
+//!
+//! Events are rendered by [`render`], which writes the same documents as [`ecs`] and
+//! [`ecs_context`] with [`json`] into a reused buffer, without building a `serde_json::Value`.
 
 pub mod args;
 pub mod dest;
@@ -16,9 +19,11 @@ pub mod ecs_context;
 pub mod file;
 mod http_client;
 pub mod id;
+pub mod json;
 pub mod jsonl;
 pub mod names;
 pub mod queue;
+pub mod render;
 pub mod router;
 pub mod spool;
 pub mod stdout;

@@ -177,6 +177,13 @@ impl Router {
         }
     }
 
+    /// Queues an event already rendered as one line of JSON (without the newline).
+    pub fn event_json(&self, json: &[u8]) {
+        if self.has_events {
+            self.submit(Doc::event_json(json));
+        }
+    }
+
     /// Queues an ECS alert document, giving it an `event.id` if it has none.
     pub fn alert(&self, doc: &mut Value) {
         if self.has_alerts {

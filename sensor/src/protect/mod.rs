@@ -140,10 +140,16 @@ impl Guard {
     }
 
     /// Adds a tamper alert for `enriched` (rendered as `doc`) to `alerts` when it is one.
-    pub fn check(&mut self, enriched: &EnrichedEvent, doc: &Value, alerts: &mut Vec<Value>) {
+    pub fn check(
+        &mut self,
+        enriched: &EnrichedEvent,
+        doc: impl FnOnce() -> Value,
+        alerts: &mut Vec<Value>,
+    ) {
         let Some(tamper) = self.classify(enriched) else {
             return;
         };
+        let doc = doc();
         self.sequence += 1;
         let meta = tamper.meta();
         let timestamp = doc
@@ -155,7 +161,7 @@ impl Guard {
             rule: &meta,
             id: format!("{}-{}", self.id_prefix, self.sequence),
             timestamp,
-            event: doc.clone(),
+            event: doc,
             contributing: None,
             group: Vec::new(),
             aggregated: None,

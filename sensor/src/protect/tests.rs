@@ -108,8 +108,8 @@ fn tamper_alert_has_the_sigma_alert_shape() {
     let ev = open(1234, b"\x1b[31mevil\n", b"/proc/777/mem", 0);
     let doc = json!({"@timestamp": "2026-01-01T00:00:00Z", "process": {"pid": 1234}});
     let mut alerts = Vec::new();
-    g.check(&ev, &doc, &mut alerts);
-    g.check(&ev, &doc, &mut alerts);
+    g.check(&ev, || doc.clone(), &mut alerts);
+    g.check(&ev, || doc.clone(), &mut alerts);
     assert_eq!(alerts.len(), 2);
     let a = &alerts[0];
     assert_eq!(a["event"]["kind"], "alert");

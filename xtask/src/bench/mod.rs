@@ -53,6 +53,10 @@ pub struct BenchArgs {
     /// Extra argument for `sensor run` (repeatable), e.g. `--sensor-arg=--ringbuf-kib=256`.
     #[arg(long = "sensor-arg", allow_hyphen_values = true)]
     sensor_args: Vec<String>,
+    /// Measure this sensor binary instead of the tree's `target/release/sensor` (e.g. a copy
+    /// of a baseline build, for a before/after comparison in the same conditions).
+    #[arg(long)]
+    sensor_bin: Option<PathBuf>,
 }
 /// Runs the whole bench.
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
@@ -67,7 +71,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let _lock = host::exclusive_lock()?;
     let root = crate::workspace_root();
     host::build(&root)?;
-    let sensor_bin = root.join("target/release/sensor");
+    let sensor_bin = args
+        .sensor_bin
+        .clone()
+        .unwrap_or_else(|| root.join("target/release/sensor"));
     let tag = format!("sensor-bench-{}", std::process::id());
     let shm = std::path::Path::new("/dev/shm");
     let runner = Runner {
@@ -165,7 +172,7 @@ fn measure_all(
         "shared 2-core VM: other engineers' builds and tests run alongside, so single figures \
          are noisy; compare ratios from the same run"
             .to_string(),
-        "events lost come from the sensor's shutdown log line (lost_in_kernel); n/a when it \
+        "events lost come from the sensor's shutdown log line (kernel_drops or lost_in_kernel); n/a when it \
          does not report one"
             .to_string(),
     ];

@@ -146,8 +146,9 @@ impl Drop for Sensor {
     }
 }
 
-/// Events lost in the kernel, from the last log line that carries a count: `lost_in_kernel=N`
-/// today; any other `*lost*=N` field (summed per line) if it gets renamed or split per kind.
+/// Events lost in the kernel, from the last log line that carries a count: `kernel_drops=N` (the
+/// sensor's "capture statistics" line) or `lost_in_kernel=N`; any other `*lost*=N` field
+/// (summed per line) if it gets renamed or split per kind.
 fn parse_lost(log: &str) -> Option<u64> {
     log.lines().rev().find_map(|line| {
         let fields: BTreeMap<&str, u64> = line
@@ -155,7 +156,10 @@ fn parse_lost(log: &str) -> Option<u64> {
             .filter_map(|f| f.split_once('='))
             .filter_map(|(k, v)| Some((k, v.trim_matches('"').parse().ok()?)))
             .collect();
-        if let Some(n) = fields.get("lost_in_kernel") {
+        if let Some(n) = fields
+            .get("kernel_drops")
+            .or_else(|| fields.get("lost_in_kernel"))
+        {
             return Some(*n);
         }
         let lost: Vec<u64> = fields
@@ -179,6 +183,9 @@ mod tests {
         assert_eq!(parse_lost("x lost_exec=2 lost_open=3 rejected=1"), Some(5));
         assert_eq!(parse_lost("INFO detaching eBPF programs rejected=0"), None);
         assert_eq!(parse_lost("lost_in_kernel=notanumber"), None);
+        let current = "2026 INFO capture statistics received=187 kernel_drops=4 dropped_exec=4\n\
+                       2026 INFO detaching eBPF programs\n";
+        assert_eq!(parse_lost(current), Some(4));
     }
 
     #[test]
