@@ -331,7 +331,11 @@ fn detection_engine(args: &RunArgs, metrics: &Metrics) -> anyhow::Result<Engine>
         errors = stats.errors,
         "detection rules loaded"
     );
-    Engine::new(&rules, EngineConfig::default()).context("building the detection engine")
+    let config = EngineConfig {
+        beacon: args.detect.beacon(),
+        ..EngineConfig::default()
+    };
+    Engine::new(&rules, config).context("building the detection engine")
 }
 
 /// Mirrors the kernel's cumulative drop and filter counters into the metrics.
