@@ -12,9 +12,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::Value;
 use sensor_tests::scenario::{self, Outcome};
 use sensor_tests::{Sensor, field, field_str, require_root};
+use serde_json::Value;
 
 /// Scenarios the sensor cannot detect with what it observes, each with the reason. A listed
 /// scenario that is detected anyway is reported (so the entry can be removed), not failed.
@@ -25,7 +25,7 @@ const KNOWN_MISSES: &[(&str, &str)] = &[(
 )];
 
 /// How long to wait for a scenario's alert after the script ended.
-const ALERT_WAIT: Duration = Duration::from_secs(8);
+const ALERT_WAIT: Duration = Duration::from_secs(5);
 
 fn techniques(alert: &Value) -> Vec<&str> {
     field(alert, "threat.technique")
@@ -128,7 +128,11 @@ fn every_attack_scenario_raises_an_attributed_alert_and_benign_work_stays_quiet(
                     failures.push(format!("{name}: alert {rule} has no process.ancestors"));
                 }
                 let direct = pid_of(&alert, "process.pid") == Some(pid);
-                let how = if direct { "process" } else { "ancestry/correlation" };
+                let how = if direct {
+                    "process"
+                } else {
+                    "ancestry/correlation"
+                };
                 let note = if known_miss.is_some() {
                     " (listed as a known miss: remove it)"
                 } else {
@@ -137,6 +141,7 @@ fn every_attack_scenario_raises_an_attributed_alert_and_benign_work_stays_quiet(
                 table.push(format!(
                     "DETECT  {name} {technique} by {rule:?} ({how}){note}"
                 ));
+                eprintln!("{}", table.last().map(String::as_str).unwrap_or_default());
             }
             (Err(_), Some(reason)) => {
                 table.push(format!("KNOWN   {name} {technique}: {reason}"));
@@ -157,7 +162,10 @@ fn every_attack_scenario_raises_an_attributed_alert_and_benign_work_stays_quiet(
                             .collect()
                     })
                     .unwrap_or_default();
-                table.push(format!("MISS    {name} {technique}"));
+                table.push(format!(
+                    "MISS    {name} {technique} (alerts naming it: {seen:?})"
+                ));
+                eprintln!("{}", table.last().map(String::as_str).unwrap_or_default());
                 failures.push(format!(
                     "{name}: no alert with technique {technique} naming pid {pid} (alerts naming it: {seen:?})"
                 ));
@@ -205,7 +213,9 @@ fn every_attack_scenario_raises_an_attributed_alert_and_benign_work_stays_quiet(
                 table.push(format!("QUIET   benign/{name}"));
             } else {
                 table.push(format!("NOISY   benign/{name}: {loud:?}"));
-                failures.push(format!("benign {name} raised high/critical alerts: {loud:?}"));
+                failures.push(format!(
+                    "benign {name} raised high/critical alerts: {loud:?}"
+                ));
             }
         }
     }

@@ -9,8 +9,8 @@
 //! hot path allocates nothing.
 
 use std::collections::HashMap;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::VecDeque;
+use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 use super::rules::{BUILTIN_SOURCE, RuleMeta};
@@ -92,7 +92,13 @@ impl BeaconDetector {
     }
 
     /// Records one outgoing connection; returns a hit the first time its flow looks regular.
-    pub fn observe(&mut self, entity: &str, ip: &str, port: u64, time_ns: i128) -> Option<BeaconHit> {
+    pub fn observe(
+        &mut self,
+        entity: &str,
+        ip: &str,
+        port: u64,
+        time_ns: i128,
+    ) -> Option<BeaconHit> {
         let mut hasher = DefaultHasher::new();
         (entity, ip, port).hash(&mut hasher);
         let key = hasher.finish();
@@ -148,7 +154,7 @@ fn regularity(times: &VecDeque<i128>) -> Option<BeaconHit> {
     let n = intervals.len() as f64;
     let mean = intervals.iter().sum::<f64>() / n;
     // Back-to-back reconnects (a retry storm, a connection pool filling up) are not beacons.
-    if !(mean >= 0.05) {
+    if mean.is_nan() || mean < 0.05 {
         return None;
     }
     let variance = intervals.iter().map(|i| (i - mean).powi(2)).sum::<f64>() / n;

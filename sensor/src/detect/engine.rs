@@ -13,10 +13,10 @@ use serde_json::Value;
 
 use super::DetectError;
 use super::accessor::{Accessor, Category, FieldSource};
-use super::beacon::{self, BeaconConfig, BeaconDetector, BeaconHit};
-use super::fields::Field;
 use super::alert::{self, AlertInput};
+use super::beacon::{self, BeaconConfig, BeaconDetector, BeaconHit};
 use super::cache::VerdictCache;
+use super::fields::Field;
 use super::live::LiveEvent;
 use super::recorded::RecordedEvent;
 use super::rules::{RuleMeta, RuleSet};

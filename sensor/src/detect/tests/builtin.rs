@@ -150,9 +150,7 @@ fn shell_with_tty_stdio_is_not_a_reverse_shell() {
 #[test]
 fn curl_pipe_shell_and_shadow_read_and_dev_shm() {
     // A shell reading a pipe, started by a command line that pipes into it.
-    let piped = |parent: &str| {
-        json!({"process": {"parent": {"command_line": parent}}, "sensor": {"stdio": {"stdin": "pipe"}}})
-    };
+    let piped = |parent: &str| json!({"process": {"parent": {"command_line": parent}}, "sensor": {"stdio": {"stdin": "pipe"}}});
     let mut engine = builtin();
     let alerts = run(
         &mut engine,
@@ -203,9 +201,8 @@ fn curl_pipe_shell_and_shadow_read_and_dev_shm() {
 #[test]
 fn discovery_burst_counts_distinct_programs_per_parent() {
     let mut engine = builtin();
-    let parent = |ppid: u32| {
-        json!({"process": {"parent": {"pid": ppid, "entity_id": format!("p{ppid}")}}})
-    };
+    let parent =
+        |ppid: u32| json!({"process": {"parent": {"pid": ppid, "entity_id": format!("p{ppid}")}}});
     let mut events = Vec::new();
     // The same program four times is not a burst.
     for i in 0..4 {
@@ -240,9 +237,8 @@ fn discovery_burst_counts_distinct_programs_per_parent() {
 
 #[test]
 fn verdict_cache_changes_nothing_but_speed() {
-    let parent = |ppid: u32| {
-        json!({"process": {"parent": {"pid": ppid, "entity_id": format!("p{ppid}")}}})
-    };
+    let parent =
+        |ppid: u32| json!({"process": {"parent": {"pid": ppid, "entity_id": format!("p{ppid}")}}});
     let socket = json!({"sensor": {"stdio": {"stdin": "socket", "stdout": "socket"}}});
     let mut events = Vec::new();
     for round in 0..3 {
