@@ -247,7 +247,7 @@ impl ringbuf::Consumer for Pipeline {
             if let Err(err) = self.out.write(&doc) {
                 self.write_error.get_or_insert(err);
             }
-            self.detect(&enriched);
+            self.detect(&enriched, &doc);
         }
         // Hand the (now empty) buffer back so its allocation is reused.
         self.pending = pending;
@@ -279,10 +279,20 @@ impl ringbuf::Consumer for Pipeline {
 
 impl Pipeline {
     /// Runs the rules over one event and writes its alerts.
-    fn detect(&mut self, enriched: &crate::context::EnrichedEvent) {
+    fn detect(&mut self, enriched: &crate::context::EnrichedEvent, doc: &serde_json::Value) {
         self.engine.process(enriched, &mut self.alerts);
         if self.alerts.is_empty() {
             return;
+        }
+        // The engine renders only the fields rules can read; the alert takes the triggering
+        // event's full process context (ancestors, session and group leaders) from the ECS
+        // document already built for the event output.
+        if let Some(process) = doc.get("process") {
+            for alert in &mut self.alerts {
+                if let Some(map) = alert.as_object_mut() {
+                    map.insert("process".into(), process.clone());
+                }
+            }
         }
         let latency_ns = crate::time::boot_now_ns().saturating_sub(enriched.event.header.ktime_ns);
         for alert in self.alerts.drain(..) {
