@@ -315,6 +315,20 @@ impl Pipeline {
         if self.alerts.is_empty() {
             return;
         }
+        // The engine renders only the fields rules can read; the alert takes the triggering
+        // event's full process context (ancestors, session and group leaders). Built only when
+        // something fired: the event output itself never goes through a `Value`.
+        let mut doc = ecs::document(&enriched.event, self.clock);
+        if let Some(map) = doc.as_object_mut() {
+            ecs_context::add_context(map, enriched);
+        }
+        if let Some(process) = doc.get("process") {
+            for alert in &mut self.alerts {
+                if let Some(map) = alert.as_object_mut() {
+                    map.insert("process".into(), process.clone());
+                }
+            }
+        }
         let latency_ns = crate::time::boot_now_ns().saturating_sub(enriched.event.header.ktime_ns);
         for mut alert in self.alerts.drain(..) {
             let text = |path: &str| {
@@ -354,7 +368,11 @@ fn detection_engine(args: &RunArgs, metrics: &Metrics) -> anyhow::Result<Engine>
         errors = stats.errors,
         "detection rules loaded"
     );
-    Engine::new(&rules, EngineConfig::default()).context("building the detection engine")
+    let config = EngineConfig {
+        beacon: args.detect.beacon(),
+        ..EngineConfig::default()
+    };
+    Engine::new(&rules, config).context("building the detection engine")
 }
 
 /// Mirrors the kernel's cumulative drop and filter counters into the metrics.

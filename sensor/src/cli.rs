@@ -43,6 +43,32 @@ pub struct DetectArgs {
     /// Also load the built-in pack when `--rules` is given.
     #[arg(long)]
     pub with_builtin: bool,
+
+    /// Beaconing analytic: connections from one process to one destination ip:port needed
+    /// before their regularity is judged (at least 3).
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub beacon_min_connections: usize,
+
+    /// Beaconing analytic: highest coefficient of variation (std dev / mean) of the intervals
+    /// between those connections that still counts as a regular beacon; 0 turns it off.
+    #[arg(long, default_value_t = 0.2, value_name = "CV")]
+    pub beacon_max_cv: f64,
+
+    /// Beaconing analytic: only connections within this many seconds of the latest count.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub beacon_window_secs: u64,
+}
+
+impl DetectArgs {
+    /// The beaconing analytic's parameters (`None` when `--beacon-max-cv 0` turns it off).
+    pub fn beacon(&self) -> Option<crate::detect::beacon::BeaconConfig> {
+        (self.beacon_max_cv > 0.0).then(|| crate::detect::beacon::BeaconConfig {
+            min_connections: self.beacon_min_connections,
+            max_cv: self.beacon_max_cv,
+            window_secs: self.beacon_window_secs,
+            ..Default::default()
+        })
+    }
 }
 
 /// Arguments of `sensor replay`.

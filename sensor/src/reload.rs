@@ -151,7 +151,11 @@ fn current_args(initial: &DetectArgs) -> Result<DetectArgs, ReloadError> {
 fn build(initial: &DetectArgs) -> Result<(Engine, usize), ReloadError> {
     let args = current_args(initial)?;
     let rules = strict_rules(&args)?;
-    let engine = Engine::new(&rules, EngineConfig::default())?;
+    let config = EngineConfig {
+        beacon: args.beacon(),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(&rules, config)?;
     Ok((engine, rules.meta.len()))
 }
 
@@ -186,6 +190,9 @@ mod tests {
         DetectArgs {
             rules: vec![dir.to_path_buf()],
             with_builtin: false,
+            beacon_min_connections: 6,
+            beacon_max_cv: 0.2,
+            beacon_window_secs: 3600,
         }
     }
 

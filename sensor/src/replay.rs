@@ -140,6 +140,7 @@ pub fn replay(args: &ReplayArgs) -> Result<ReplayStats, ReplayError> {
     }
     let config = EngineConfig {
         alert_id_prefix: "replay".into(),
+        beacon: args.detect.beacon(),
         ..EngineConfig::default()
     };
     let mut engine = Engine::new(&rules, config)?;

@@ -12,9 +12,11 @@ use rsigma_parser::LogSource;
 use serde_json::Value;
 
 use super::DetectError;
-use super::accessor::{Accessor, FieldSource};
+use super::accessor::{Accessor, Category, FieldSource};
 use super::alert::{self, AlertInput};
+use super::beacon::{self, BeaconConfig, BeaconDetector, BeaconHit};
 use super::cache::VerdictCache;
+use super::fields::Field;
 use super::live::LiveEvent;
 use super::recorded::RecordedEvent;
 use super::rules::{RuleMeta, RuleSet};
@@ -38,6 +40,8 @@ pub struct EngineConfig {
     /// start time in hex nanoseconds, so ids stay unique across restarts; replay uses a fixed
     /// prefix so its output is reproducible.
     pub alert_id_prefix: String,
+    /// The beaconing analytic ([`super::beacon`]); `None` turns it off.
+    pub beacon: Option<BeaconConfig>,
 }
 
 impl Default for EngineConfig {
@@ -51,6 +55,7 @@ impl Default for EngineConfig {
             suppress_secs: None,
             verdict_cache: true,
             alert_id_prefix: format!("{:x}", crate::time::now_unix_ns()),
+            beacon: Some(BeaconConfig::default()),
         }
     }
 }
@@ -105,6 +110,7 @@ pub struct Engine {
     config: EngineConfig,
     sequence: u64,
     stats: EngineStats,
+    beacon: Option<(BeaconDetector, Arc<RuleMeta>)>,
 }
 
 impl Engine {
@@ -133,6 +139,9 @@ impl Engine {
         } else {
             None
         };
+        let beacon = config
+            .beacon
+            .map(|b| (BeaconDetector::new(b), Arc::new(beacon::rule_meta(&b))));
         Ok(Engine {
             inner,
             cache,
@@ -141,6 +150,7 @@ impl Engine {
             config,
             sequence: 0,
             stats: EngineStats::default(),
+            beacon,
         })
     }
 
@@ -177,7 +187,8 @@ impl Engine {
             None => inner.evaluate(&event),
         };
         let results = self.inner.process_with_detections(&event, detections, secs);
-        if results.is_empty() {
+        let beacon = self.observe_beacon(source);
+        if results.is_empty() && beacon.is_none() {
             return;
         }
         let timestamp = crate::time::rfc3339(source.time_unix_ns());
@@ -185,6 +196,69 @@ impl Engine {
         for result in results {
             self.emit(result, &timestamp, &event, sink);
         }
+        if let Some((hit, group)) = beacon {
+            self.emit_beacon(hit, group, &timestamp, &event, sink);
+        }
+    }
+
+    /// Feeds an outgoing connection to the beaconing analytic.
+    fn observe_beacon<S: FieldSource + ?Sized>(
+        &mut self,
+        source: &S,
+    ) -> Option<(BeaconHit, Vec<(String, String)>)> {
+        let (detector, _) = self.beacon.as_mut()?;
+        if source.category() != Category::NetworkConnection {
+            return None;
+        }
+        let text = |f| source.field(f).map(|v| v.to_json());
+        if text(Field::Initiated).and_then(|v| v.as_str().map(|s| s == "true"))? {
+            let entity = text(Field::EntityId)?;
+            let ip = text(Field::DestinationIp)?;
+            let port = text(Field::DestinationPort)?;
+            let (entity, ip) = (entity.as_str()?, ip.as_str()?);
+            let port = port
+                .as_u64()
+                .or_else(|| port.as_str().and_then(|p| p.parse().ok()))?;
+            let hit = detector.observe(entity, ip, port, source.time_unix_ns())?;
+            let group = vec![
+                ("process.entity_id".to_string(), entity.to_string()),
+                ("destination".to_string(), format!("{ip}:{port}")),
+            ];
+            return Some((hit, group));
+        }
+        None
+    }
+
+    fn emit_beacon(
+        &mut self,
+        hit: BeaconHit,
+        group: Vec<(String, String)>,
+        timestamp: &str,
+        event: &Value,
+        sink: &mut dyn AlertSink,
+    ) {
+        let Some((_, rule)) = self.beacon.as_ref() else {
+            return;
+        };
+        let rule = Arc::clone(rule);
+        self.sequence += 1;
+        self.stats.alerts += 1;
+        let mut doc = alert::document(AlertInput {
+            rule: &rule,
+            id: format!("{}-{}", self.config.alert_id_prefix, self.sequence),
+            timestamp: timestamp.to_string(),
+            event: event.clone(),
+            contributing: None,
+            group,
+            aggregated: Some(hit.cv),
+        });
+        doc["event"]["module"] = Value::from("beacon");
+        doc["sensor"]["beacon"] = serde_json::json!({
+            "connections": hit.connections,
+            "mean_interval_secs": hit.mean_interval_secs,
+            "cv": hit.cv,
+        });
+        sink.alert(doc);
     }
 
     /// Drops correlation state whose window ended before `now_unix_secs` (call periodically on

@@ -4,11 +4,13 @@
 //! correlations). What is ours: the field accessor both live and recorded events implement
 //! ([`accessor`], [`live`], [`recorded`], with the Sigma-to-ECS names in [`fields`]), rule
 //! loading with file-and-line errors ([`rules`]), the engine wrapper ([`engine`]) and the alert
-//! documents ([`alert`], [`attack`]).
+//! documents ([`alert`], [`attack`]), and the beaconing analytic Sigma cannot express
+//! ([`beacon`]).
 
 pub mod accessor;
 pub mod alert;
 pub mod attack;
+pub mod beacon;
 pub mod cache;
 pub mod engine;
 pub mod fields;

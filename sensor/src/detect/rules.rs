@@ -13,28 +13,52 @@ use super::validate::{check_logsource, find_line, guess_line};
 /// The built-in pack: (file name, YAML text), embedded at build time from `rules/`.
 pub const BUILTIN: &[(&str, &str)] = &[
     (
-        "reverse_shell_socket_stdio.yml",
-        include_str!("../../../rules/reverse_shell_socket_stdio.yml"),
-    ),
-    (
         "connect_then_socket_shell.yml",
         include_str!("../../../rules/connect_then_socket_shell.yml"),
     ),
     (
-        "download_piped_to_shell.yml",
-        include_str!("../../../rules/download_piped_to_shell.yml"),
+        "credential_access.yml",
+        include_str!("../../../rules/credential_access.yml"),
     ),
     (
-        "shadow_file_read.yml",
-        include_str!("../../../rules/shadow_file_read.yml"),
-    ),
-    (
-        "exec_from_dev_shm.yml",
-        include_str!("../../../rules/exec_from_dev_shm.yml"),
+        "defense_evasion.yml",
+        include_str!("../../../rules/defense_evasion.yml"),
     ),
     (
         "discovery_burst.yml",
         include_str!("../../../rules/discovery_burst.yml"),
+    ),
+    (
+        "fileless_execution.yml",
+        include_str!("../../../rules/fileless_execution.yml"),
+    ),
+    (
+        "ingress_tool_transfer.yml",
+        include_str!("../../../rules/ingress_tool_transfer.yml"),
+    ),
+    (
+        "masquerading.yml",
+        include_str!("../../../rules/masquerading.yml"),
+    ),
+    (
+        "persistence.yml",
+        include_str!("../../../rules/persistence.yml"),
+    ),
+    (
+        "pipe_to_shell.yml",
+        include_str!("../../../rules/pipe_to_shell.yml"),
+    ),
+    (
+        "reverse_shell_socket_stdio.yml",
+        include_str!("../../../rules/reverse_shell_socket_stdio.yml"),
+    ),
+    (
+        "service_spawned_shell.yml",
+        include_str!("../../../rules/service_spawned_shell.yml"),
+    ),
+    (
+        "staging_exfiltration.yml",
+        include_str!("../../../rules/staging_exfiltration.yml"),
     ),
 ];
 

