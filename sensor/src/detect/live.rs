@@ -10,7 +10,7 @@ use rsigma_eval::event::EventValue;
 use super::accessor::{Category, FieldSource};
 use super::fields::Field;
 use crate::context::{EnrichedEvent, ProcessInfo};
-use crate::event::{EventBody, FdKind, NetEvent, Transport};
+use crate::event::{EventBody, NetEvent, Transport};
 use crate::text;
 
 /// `O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND`: an open with any of these writes.
@@ -60,20 +60,7 @@ impl<'e> LiveEvent<'e> {
         };
         kinds
             .get(fd)
-            .map(|k| EventValue::Str(Cow::Borrowed(fd_kind_name(*k))))
-    }
-}
-
-/// The name a [`FdKind`] takes in `sensor.stdio.*`.
-pub fn fd_kind_name(kind: FdKind) -> &'static str {
-    match kind {
-        FdKind::Unknown => "unknown",
-        FdKind::Socket => "socket",
-        FdKind::UnixSocket => "unix_socket",
-        FdKind::Pipe => "pipe",
-        FdKind::Tty => "tty",
-        FdKind::File => "file",
-        FdKind::Other => "other",
+            .map(|k| EventValue::Str(Cow::Borrowed(crate::output::names::fd_kind(*k))))
     }
 }
 
