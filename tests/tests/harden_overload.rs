@@ -111,6 +111,17 @@ fn storm_keeps_sensor_up_bounded_counted_and_detecting() -> anyhow::Result<()> {
         drops > 0 || metrics.contains("kernel_drops"),
         "drops not counted"
     );
+    // The event sink is a character device: the file output must never have rotated it away
+    // (renaming /dev/null and creating a regular file in its place breaks the whole host).
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let kind = std::fs::metadata("/dev/null")?.file_type();
+        assert!(kind.is_char_device(), "/dev/null is no longer a device");
+        assert!(
+            !std::path::Path::new("/dev/null.1").exists(),
+            "/dev/null was rotated"
+        );
+    }
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
