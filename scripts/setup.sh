@@ -51,6 +51,12 @@ if [ "$(id -u)" = 0 ] && [ "${SENSOR_SETUP_SYSTEM:-1}" != 0 ]; then
         say "mounting tracefs"
         mount -t tracefs tracefs /sys/kernel/tracing
     fi
+    # Every build and test reads /dev/null. A crashed tool that replaced it with a regular file
+    # (an older sensor rotated `--events /dev/null`) makes compiler probes read garbage.
+    if ! [ -c /dev/null ]; then
+        say "/dev/null is not a character device; recreating it"
+        rm -f /dev/null && mknod -m 666 /dev/null c 1 3
+    fi
     if ! mountpoint -q /sys/fs/bpf; then
         say "mounting bpffs"
         mount -t bpf bpf /sys/fs/bpf
