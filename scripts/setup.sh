@@ -55,7 +55,7 @@ if [ "$(id -u)" = 0 ] && [ "${SENSOR_SETUP_SYSTEM:-1}" != 0 ]; then
     # (an older sensor rotated `--events /dev/null`) makes compiler probes read garbage.
     if ! [ -c /dev/null ]; then
         say "/dev/null is not a character device; recreating it"
-        rm -f /dev/null && mknod -m 666 /dev/null c 1 3
+        mknod -m 666 /dev/.null.$$ c 1 3 && mv -f /dev/.null.$$ /dev/null
     fi
     if ! mountpoint -q /sys/fs/bpf; then
         say "mounting bpffs"
