@@ -10,8 +10,15 @@
 //! Limits: no locks are taken, so a rename racing the walk can yield a mixed path (as
 //! `/proc/PID/fd` would); the path is relative to the mount namespace's root, not to a
 //! `chroot`; at most [`DEPTH`] steps and [`OPEN_DIR_CAP`] bytes, beyond which nothing is
-//! resolved here (userspace then falls back to /proc); a walk that ends at a detached root
-//! (lazily unmounted directory) is not claimed as resolved either.
+//! resolved here (userspace then falls back to /proc); a walk that ends at a detached dentry
+//! root is not claimed as resolved either, but a directory that was removed still resolves to
+//! its former path, and one under a lazily unmounted tree to its path inside that tree
+//! (`/proc` would add " (deleted)" or say "unreachable").
+//!
+//! Cost: only relative opens walk. `scripts/open-relative-cost.sh` measured about 1.0-1.2 µs
+//! more per `sys_enter_openat` run for 6 names and 2 mount crossings (1570 vs 531 ns/run,
+//! loaded shared VM); in exchange userspace no longer reads `/proc/PID/task/TID/cwd` or
+//! `/proc/PID/fd/N` (a syscall and an allocation) for those events.
 
 use aya_ebpf::helpers::generated::bpf_probe_read_kernel;
 use sensor_common::{ABSENT, AT_FDCWD, KernelOffsets, OPEN_DIR_CAP, OPEN_DIR_RESOLVED, OpenArgs};
