@@ -126,6 +126,26 @@ pub struct KernelOffsets {
     pub sk_v6_rcv_saddr: u32,
     /// `sock.__sk_common.skc_v6_daddr` (optional: `CONFIG_IPV6`).
     pub sk_v6_daddr: u32,
+    /// `file.f_path.mnt` (optional: path resolution is off without it).
+    pub file_vfsmount: u32,
+    /// `dentry.d_parent` (optional: path resolution is off without it).
+    pub dentry_parent: u32,
+    /// `dentry.d_name.len` (optional: path resolution is off without it).
+    pub dentry_name_len: u32,
+    /// `vfsmount.mnt_root` (optional: path resolution is off without it).
+    pub vfsmount_root: u32,
+    /// `mount.mnt` (the `vfsmount` embedded in a `struct mount`) (optional: path resolution is off without it).
+    pub mount_mnt: u32,
+    /// `mount.mnt_parent` (optional: path resolution is off without it).
+    pub mount_parent: u32,
+    /// `mount.mnt_mountpoint` (optional: path resolution is off without it).
+    pub mount_mountpoint: u32,
+    /// `task_struct.fs` (optional: path resolution is off without it).
+    pub task_fs: u32,
+    /// `fs_struct.pwd.dentry` (optional: path resolution is off without it).
+    pub fs_pwd_dentry: u32,
+    /// `fs_struct.pwd.mnt` (optional: path resolution is off without it).
+    pub fs_pwd_mnt: u32,
     /// Reserved, zero.
     pub _pad: u32,
 }
@@ -220,6 +240,16 @@ impl SensorConfig {
             sk_daddr: 0,
             sk_v6_rcv_saddr: 0,
             sk_v6_daddr: 0,
+            file_vfsmount: 0,
+            dentry_parent: 0,
+            dentry_name_len: 0,
+            vfsmount_root: 0,
+            mount_mnt: 0,
+            mount_parent: 0,
+            mount_mountpoint: 0,
+            task_fs: 0,
+            fs_pwd_dentry: 0,
+            fs_pwd_mnt: 0,
             _pad: 0,
         },
     };
@@ -246,6 +276,6 @@ pub struct OpenPrefix {
 }
 
 const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 96);
-const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 128);
-const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 96 + 128);
+const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 168);
+const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 96 + 168);
 const _: () = assert!(core::mem::size_of::<OpenPrefix>() == 8 + OPEN_PREFIX_LEN * 2);

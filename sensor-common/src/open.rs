@@ -11,6 +11,12 @@ pub const OPEN_PATH_TRUNCATED: u32 = 1 << 0;
 pub const OPEN_VIA_CREAT: u32 = 1 << 1;
 /// Set in [`OpenArgs::flags2`] for `openat2()`.
 pub const OPEN_VIA_OPENAT2: u32 = 1 << 2;
+/// Set in [`OpenArgs::flags2`] when the kernel made a relative path absolute: `path` is then
+/// the directory (its first [`OpenArgs::dir_len`] bytes), a `/`, and the path as passed.
+pub const OPEN_DIR_RESOLVED: u32 = 1 << 3;
+
+/// Longest directory path (dirfd or working directory) the kernel resolves, in bytes.
+pub const OPEN_DIR_CAP: usize = 256;
 
 /// `dfd` value for "relative to the working directory" (`AT_FDCWD`), also used for `open()`.
 pub const AT_FDCWD: i32 = -100;
@@ -33,9 +39,9 @@ pub struct OpenArgs {
     pub flags2: u32,
     /// Identical opens suppressed since the previous reported one (filled at exit).
     pub collapsed: u32,
-    /// Reserved, zero.
-    pub _pad: u32,
-    /// The path as passed, NUL-terminated.
+    /// With [`OPEN_DIR_RESOLVED`]: bytes of `path` that are the directory (0 for `/`).
+    pub dir_len: u32,
+    /// The path as passed (or resolved, see [`OPEN_DIR_RESOLVED`]), NUL-terminated.
     pub path: [u8; OPEN_PATH_CAP],
 }
 

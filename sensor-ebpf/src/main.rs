@@ -8,6 +8,7 @@ mod config;
 mod emit;
 mod kernel;
 mod maps;
+mod path;
 mod programs;
 
 #[cfg(not(test))]

@@ -5,8 +5,8 @@ use aya_ebpf::{
     maps::{Array, LruHashMap, PerCpuArray, RingBuf},
 };
 use sensor_common::{
-    ARGV_CAP, EventKind, FilterReason, OPEN_PREFIX_MAX, OpenArgs, OpenPrefix, PendingConnect,
-    PendingExec,
+    ARGV_CAP, EventKind, FilterReason, OPEN_DIR_CAP, OPEN_PATH_CAP, OPEN_PREFIX_MAX, OpenArgs,
+    OpenPrefix, PendingConnect, PendingExec,
 };
 
 /// The event stream to userspace. Userspace resizes it at load time.
@@ -43,6 +43,31 @@ pub static EXEC_SCRATCH: PerCpuArray<ArgvScratch> = PerCpuArray::with_max_entrie
 /// Open arguments being assembled at syscall entry.
 #[map]
 pub static OPEN_SCRATCH: PerCpuArray<OpenArgs> = PerCpuArray::with_max_entries(1, 0);
+
+/// Where a relative open's absolute path is assembled: the directory is written backwards to
+/// end at `OPEN_DIR_CAP`, then `/` and the path as passed follow. Sized so that every masked
+/// write (offset and length each below `OPEN_DIR_CAP`, or at `OPEN_DIR_CAP + 1` with a length
+/// below `OPEN_PATH_CAP`) provably stays inside, which is what the verifier needs.
+#[repr(C)]
+pub struct PathScratch {
+    /// The walk's position (see `path.rs`).
+    pub walk: PathWalk,
+    pub buf: [u8; OPEN_DIR_CAP + 1 + OPEN_PATH_CAP],
+}
+
+/// Where a directory walk stands: the current dentry and `struct mount`, that mount's root
+/// dentry, and where the path built so far starts in [`PathScratch::buf`].
+#[repr(C)]
+pub struct PathWalk {
+    pub dentry: u64,
+    pub mount: u64,
+    pub root: u64,
+    pub pos: u64,
+}
+
+/// Per-CPU scratch for [`PathScratch`].
+#[map]
+pub static PATH_SCRATCH: PerCpuArray<PathScratch> = PerCpuArray::with_max_entries(1, 0);
 
 /// Open arguments staged per thread between `sys_enter_open*` and `sys_exit_open*`.
 #[map]

@@ -132,3 +132,66 @@ fn relative_opens_are_absolute_and_flags_and_errors_are_decoded() -> anyhow::Res
     std::fs::remove_dir_all(dir)?;
     Ok(())
 }
+
+/// The kernel resolves the directory of a relative open itself: the dirfd is closed and its
+/// number reused for another directory, and the cwd-relative opener has exited, before the
+/// sensor could look anything up in /proc. The directory lives under /dev/shm (a tmpfs on the
+/// devtmpfs of /dev), so the walk crosses mounts.
+#[test]
+fn relative_opens_are_resolved_in_the_kernel_across_mounts() -> anyhow::Result<()> {
+    if !require_root("relative_opens_are_resolved_in_the_kernel_across_mounts") {
+        return Ok(());
+    }
+    let base = std::path::Path::new("/dev/shm").join(unique("sensor-dirfd-"));
+    std::fs::create_dir_all(base.join("sub"))?;
+    let base_str = base.to_string_lossy().into_owned();
+    let me = std::process::id();
+    let mut sensor = Sensor::start(&["run", "--events", "-"])?;
+
+    let sub = cstr(base.join("sub").as_os_str().as_bytes())?;
+    // SAFETY: valid C string.
+    let dirfd = unsafe { libc::open(sub.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY) };
+    assert!(dirfd >= 0);
+    let name = unique("key-");
+    let c = cstr(name.as_bytes())?;
+    // SAFETY: valid fd and C string; then closing what we opened and reusing the number.
+    let (fd, decoy) = unsafe {
+        let fd = libc::openat(dirfd, c.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o600);
+        libc::close(fd);
+        libc::close(dirfd);
+        (
+            fd,
+            libc::open(c"/".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY),
+        )
+    };
+    assert!(fd >= 0);
+    let event = open_of(&mut sensor, me, &format!("{base_str}/sub/{name}"))?;
+    assert_eq!(
+        field_str(&event, "sensor.open.requested_path"),
+        Some(name.as_str())
+    );
+    assert_eq!(int(&event, "sensor.open.dfd"), Some(i64::from(dirfd)));
+    assert_eq!(event["sensor"]["open"]["path_resolved"], Value::Bool(true));
+
+    // Relative to the working directory, by a process that exits at once.
+    let status = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("cd \"$1\" && exec cat \"./sub/$2\"")
+        .args(["sh", &base_str, &name])
+        .status()?;
+    assert!(status.success());
+    let event = sensor.wait_for(WAIT, |e| {
+        field_str(e, "event.action") == Some("open")
+            && field_str(e, "sensor.open.requested_path") == Some(&format!("./sub/{name}"))
+    })?;
+    assert_eq!(
+        field_str(&event, "file.path"),
+        Some(format!("{base_str}/sub/{name}").as_str())
+    );
+
+    // SAFETY: closing the fd we opened.
+    unsafe { libc::close(decoy) };
+    sensor.stop()?;
+    std::fs::remove_dir_all(base)?;
+    Ok(())
+}

@@ -125,7 +125,7 @@ fn stage(dfd: i32, path: u64, flags: u32, mode: u32, flags2: u32) {
     args.mode = mode;
     args.flags2 = flags2;
     args.collapsed = 0;
-    args._pad = 0;
+    args.dir_len = 0;
     // SAFETY: reading a user string; faults return an error.
     args.path_len =
         match unsafe { bpf_probe_read_user_str_bytes(path as *const u8, &mut args.path) } {
@@ -135,6 +135,7 @@ fn stage(dfd: i32, path: u64, flags: u32, mode: u32, flags2: u32) {
     if args.path_len as usize >= OPEN_PATH_CAP - 1 {
         args.flags2 |= OPEN_PATH_TRUNCATED;
     }
+    crate::path::resolve_relative(&config::get().k, args);
     let read_only = flags & O_ACCMODE == 0 && flags & (O_CREAT | O_TRUNC) == 0;
     if read_only && under_prefix(args) {
         count_filtered(EventKind::Open, FilterReason::Prefix);

@@ -141,6 +141,16 @@ pub fn kernel(btf: &Btf) -> Result<KernelOffsets, OffsetsError> {
         sk_daddr: m("sock", "__sk_common.skc_daddr")?,
         sk_v6_rcv_saddr: opt("sock", "__sk_common.skc_v6_rcv_saddr"),
         sk_v6_daddr: opt("sock", "__sk_common.skc_v6_daddr"),
+        file_vfsmount: opt("file", "f_path.mnt"),
+        dentry_parent: opt("dentry", "d_parent"),
+        dentry_name_len: opt("dentry", "d_name.len"),
+        vfsmount_root: opt("vfsmount", "mnt_root"),
+        mount_mnt: opt("mount", "mnt"),
+        mount_parent: opt("mount", "mnt_parent"),
+        mount_mountpoint: opt("mount", "mnt_mountpoint"),
+        task_fs: opt("task_struct", "fs"),
+        fs_pwd_dentry: opt("fs_struct", "pwd.dentry"),
+        fs_pwd_mnt: opt("fs_struct", "pwd.mnt"),
         _pad: 0,
     })
 }
@@ -158,5 +168,11 @@ mod tests {
         let k = kernel(&btf).expect("every required member exists");
         assert_ne!(k.task_tgid, k.task_pid);
         assert_ne!(k.sk_rcv_saddr, k.sk_daddr);
+        assert_ne!(
+            k.mount_parent,
+            sensor_common::ABSENT,
+            "path resolution offsets"
+        );
+        assert_ne!(k.fs_pwd_dentry, k.fs_pwd_mnt);
     }
 }

@@ -6,7 +6,8 @@ use std::net::IpAddr;
 
 use sensor_common::{
     AF_INET, AF_INET6, EXEC_ARGS_OFFSET, EXEC_ARGV_TRUNCATED, EXEC_PATH_OFFSET, EventHeader,
-    EventKind, ExecRecord, ExitRecord, ForkRecord, NetRecord, OpenArgs, OpenRecord, PendingExec,
+    EventKind, ExecRecord, ExitRecord, ForkRecord, NetRecord, OPEN_DIR_RESOLVED, OpenArgs,
+    OpenRecord, PendingExec,
 };
 
 use crate::event::{FdKind, Transport};
@@ -181,6 +182,33 @@ fn decodes_open_and_fork() {
         panic!("not a fork")
     };
     assert_eq!(fork.child_pid, 7);
+}
+
+#[test]
+fn decodes_an_open_resolved_by_the_kernel() {
+    let mut rec = record::<OpenRecord>(EventKind::Open);
+    let args = offset_of!(OpenRecord, args);
+    let path = b"/home/u/.ssh/id_rsa";
+    put_u32(
+        &mut rec,
+        args + offset_of!(OpenArgs, path_len),
+        path.len() as u32,
+    );
+    put_u32(&mut rec, args + offset_of!(OpenArgs, dir_len), 12);
+    put_u32(
+        &mut rec,
+        args + offset_of!(OpenArgs, flags2),
+        OPEN_DIR_RESOLVED,
+    );
+    put_u32(&mut rec, args + offset_of!(OpenArgs, dfd), 5);
+    rec[args + offset_of!(OpenArgs, path)..][..path.len()].copy_from_slice(path);
+    let EventBody::Open(open) = decode(&rec).expect("valid").body else {
+        panic!("not an open")
+    };
+    assert_eq!(open.path, path);
+    assert_eq!(open.requested_path, b"id_rsa");
+    assert!(open.path_resolved);
+    assert_eq!(open.dfd, 5);
 }
 
 #[test]
