@@ -129,6 +129,9 @@ pub fn kernel(btf: &Btf) -> Result<KernelOffsets, OffsetsError> {
         inode_nlink: m("inode", "__i_nlink")?,
         dentry_name: m("dentry", "d_name.name")?,
         mm_exe_file: m("mm_struct", "exe_file")?,
+        mm_arg_start: m("mm_struct", "arg_start")?,
+        mm_arg_end: m("mm_struct", "arg_end")?,
+        mm_start_stack: m("mm_struct", "start_stack")?,
         cred_euid: m("cred", "euid")?,
         cred_egid: m("cred", "egid")?,
         socket_type: m("socket", "type")?,
@@ -141,7 +144,6 @@ pub fn kernel(btf: &Btf) -> Result<KernelOffsets, OffsetsError> {
         sk_daddr: m("sock", "__sk_common.skc_daddr")?,
         sk_v6_rcv_saddr: opt("sock", "__sk_common.skc_v6_rcv_saddr"),
         sk_v6_daddr: opt("sock", "__sk_common.skc_v6_daddr"),
-        _pad: 0,
     })
 }
 
