@@ -79,7 +79,11 @@ fn repeats_collapse_with_counts_and_distinct_paths_are_all_reported() -> anyhow:
         same_counted >= same_events && same_counted <= REPEATS,
         "{same_counted}"
     );
-    assert_eq!(distinct.len() as u64, DISTINCT, "every distinct path reported");
+    assert_eq!(
+        distinct.len() as u64,
+        DISTINCT,
+        "every distinct path reported"
+    );
     assert!(distinct.values().all(|&n| n == 1), "{distinct:?}");
     std::fs::remove_dir_all(dir)?;
     Ok(())

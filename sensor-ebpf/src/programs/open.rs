@@ -313,11 +313,7 @@ fn exit(ctx: &TracePointContext) {
     // SAFETY: kernel-to-kernel copy of at most OPEN_PATH_CAP bytes between two buffers of
     // OPEN_PATH_CAP bytes (our map value and our reservation).
     let copied = unsafe {
-        bpf_probe_read_kernel(
-            out.path.as_mut_ptr().cast(),
-            n,
-            args.path.as_ptr().cast(),
-        )
+        bpf_probe_read_kernel(out.path.as_mut_ptr().cast(), n, args.path.as_ptr().cast())
     };
     if copied != 0 {
         entry.discard(0);
