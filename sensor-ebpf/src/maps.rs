@@ -89,8 +89,10 @@ pub struct CollapseSlot {
     pub _pad: u32,
 }
 
-/// Slots of [`OPEN_RECENT`] per CPU (a power of two: the slot is the key hash masked).
-pub const OPEN_RECENT_SLOTS: u32 = 4096;
+/// Slots of [`OPEN_RECENT`] per CPU (a power of two: the slot is the key hash masked). 40 KiB
+/// per CPU: a CPU runs few processes within one collapse window, and a per-CPU map is
+/// allocated for every possible CPU (5 MiB on a 128-CPU host).
+pub const OPEN_RECENT_SLOTS: u32 = 1024;
 
 /// Recently reported opens: a direct-mapped cache per CPU. A slot is overwritten by whichever
 /// key maps to it next, so, unlike an LRU hash, a stream of distinct paths costs one array
