@@ -7,7 +7,7 @@
 BIN=$1; RATE=$2; SECS=$3
 WL=$(dirname "$0")/../target/release/bench-workload
 LOG=$(mktemp)
-$BIN run --events /dev/null --metrics-addr 127.0.0.1:0 2>$LOG &
+$BIN run --events /dev/null --events-max-bytes 0 --metrics-addr 127.0.0.1:0 2>$LOG &
 PID=$!
 for i in $(seq 100); do grep -q "sensor attached" $LOG && break; sleep 0.1; done
 sleep 0.5

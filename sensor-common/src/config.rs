@@ -102,6 +102,12 @@ pub struct KernelOffsets {
     pub dentry_name: u32,
     /// `mm_struct.exe_file`.
     pub mm_exe_file: u32,
+    /// `mm_struct.arg_start` (start of the argv strings on the new stack).
+    pub mm_arg_start: u32,
+    /// `mm_struct.arg_end`.
+    pub mm_arg_end: u32,
+    /// `mm_struct.start_stack` (where `argc` sits once an exec has set up the stack).
+    pub mm_start_stack: u32,
     /// `cred.euid`.
     pub cred_euid: u32,
     /// `cred.egid`.
@@ -146,8 +152,6 @@ pub struct KernelOffsets {
     pub fs_pwd_dentry: u32,
     /// `fs_struct.pwd.mnt` (optional: path resolution is off without it).
     pub fs_pwd_mnt: u32,
-    /// Reserved, zero.
-    pub _pad: u32,
 }
 
 /// Global settings, written into the eBPF object's `CONFIG` global at load time.
@@ -228,6 +232,9 @@ impl SensorConfig {
             inode_nlink: 0,
             dentry_name: 0,
             mm_exe_file: 0,
+            mm_arg_start: 0,
+            mm_arg_end: 0,
+            mm_start_stack: 0,
             cred_euid: 0,
             cred_egid: 0,
             socket_type: 0,
@@ -250,7 +257,6 @@ impl SensorConfig {
             task_fs: 0,
             fs_pwd_dentry: 0,
             fs_pwd_mnt: 0,
-            _pad: 0,
         },
     };
 }
@@ -276,6 +282,6 @@ pub struct OpenPrefix {
 }
 
 const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 96);
-const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 168);
-const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 96 + 168);
+const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 176);
+const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 96 + 176);
 const _: () = assert!(core::mem::size_of::<OpenPrefix>() == 8 + OPEN_PREFIX_LEN * 2);

@@ -43,11 +43,15 @@ pub mod fd_kind {
     pub const OTHER: u8 = 6;
 }
 
-/// argv and filename read at `sys_enter_execve(at)`, staged per thread until the exec completes.
+/// argv and filename of an exec: for a successful one, argv as the new program's stack holds it
+/// and the filename the kernel carries (`bprm->filename`); for a failed one, both read through
+/// the caller's pointers when the syscall returns. (Also the layout of the per-CPU scratch the
+/// failed-exec path assembles them in.)
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct PendingExec {
-    /// Arguments seen (capped at [`ARGV_MAX_ARGS`] unless the list ended earlier).
+    /// Arguments: the program's `argc` after a successful exec; after a failed one, the
+    /// arguments seen (capped at [`ARGV_MAX_ARGS`] unless the list ended earlier).
     pub argc: u32,
     /// `EXEC_*` flag bits gathered so far.
     pub flags: u32,
@@ -87,7 +91,7 @@ pub struct ExecRecord {
     pub stdio: [u8; 4],
     /// Reserved, zero.
     pub _pad: u32,
-    /// argv and filename as staged at syscall entry.
+    /// argv and filename.
     pub args: PendingExec,
     /// The executable as the kernel resolved it (empty for a failed exec).
     pub path: [u8; PATH_CAP],

@@ -1,28 +1,33 @@
-//! Process execution: filename and argv are staged at `sys_enter_execve(at)` (while the caller's
-//! memory still holds them); a successful exec is emitted at `sched_process_exec`, where the
-//! kernel has resolved the executable, and a failed one at `sys_exit_execve(at)`.
+//! Process execution. A successful exec is emitted at `sched_process_exec`, where the kernel
+//! has loaded the new program: argv is read in one piece from the new stack
+//! (`mm->arg_start..arg_end`, as `/proc/PID/cmdline` shows it) and argc from the top of it. A
+//! failed one is emitted at `sys_exit_execve(at)`, with filename and argv read through the
+//! pointers `sys_enter_execve(at)` kept (the caller's memory is still in place then).
 
 use aya_ebpf::{
     EbpfContext,
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel_str_bytes, bpf_probe_read_user,
         bpf_probe_read_user_str_bytes,
-        generated::{bpf_probe_read_kernel, bpf_probe_read_user_str},
+        generated::{
+            bpf_probe_read_kernel, bpf_probe_read_user as probe_read_user_raw,
+            bpf_probe_read_user_str,
+        },
     },
     macros::tracepoint,
     programs::TracePointContext,
 };
 use sensor_common::{
     ABSENT, ARGV_CAP, ARGV_MAX_ARGS, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_EXE_DELETED,
-    EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, EventKind, ExecRecord, PATH_CAP,
-    PendingExec,
+    EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, EventKind, ExecRecord,
+    KernelOffsets, PATH_CAP, PendingExec,
 };
 
 use crate::{
     config,
     emit::{count_drop, fill_header, wakeup_flags, wanted},
     kernel::{current_task, read, stdio_kinds},
-    maps::{EVENTS, EXEC_SCRATCH, PENDING_EXEC},
+    maps::{EVENTS, EXEC_SCRATCH, ExecPointers, PENDING_EXEC},
 };
 
 // match-proto: sys_enter_execve(const char *filename, const char *const *argv, ...)
@@ -60,30 +65,14 @@ fn stage(ctx: &TracePointContext, filename_offset: u32, argv_offset: u32) {
     if argv_offset == 0 || !wanted(EventKind::Exec) {
         return;
     }
-    let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
-        return;
-    };
-    // SAFETY: per-CPU scratch slot; nothing else runs on this CPU while we hold it.
-    let pending = unsafe { &mut (*scratch).pending };
     // SAFETY: offsets come from the tracepoint's format file, read by userspace.
     let Ok(argv) = (unsafe { ctx.read_at::<u64>(argv_offset as usize) }) else {
         return;
     };
     // SAFETY: as above.
     let filename: u64 = unsafe { ctx.read_at(filename_offset as usize) }.unwrap_or(0);
-    read_argv(pending, argv as *const *const u8);
-    // SAFETY: reading a user string; faults return an error.
-    pending.filename_len = match unsafe {
-        bpf_probe_read_user_str_bytes(filename as *const u8, &mut pending.filename)
-    } {
-        Ok(bytes) => bytes.len() as u32,
-        Err(_) => 0,
-    };
-    if pending.filename_len as usize >= PATH_CAP - 1 {
-        pending.flags |= EXEC_FILENAME_TRUNCATED;
-    }
     let tid = bpf_get_current_pid_tgid() as u32;
-    let _ = PENDING_EXEC.insert(&tid, pending, 0);
+    let _ = PENDING_EXEC.insert(&tid, &ExecPointers { filename, argv }, 0);
 }
 
 /// Copies up to [`ARGV_CAP`] bytes of argv, each argument NUL-terminated.
@@ -127,21 +116,29 @@ fn read_argv(pending: &mut PendingExec, argv: *const *const u8) {
     pending.flags |= EXEC_ARGV_TRUNCATED;
 }
 
-/// Copies the staged arguments of thread `tid` into the record (or marks them missing) and
-/// forgets them.
-///
-/// Only the used bytes of the filename and argv are copied: the staged value and the
-/// reservation are both cold memory, and touching the whole 4.6 KiB of each was most of this
-/// hook's cost for the typical short command line. Userspace reads no further than the
-/// lengths.
+/// Reads the arguments of a failed exec through the caller's pointers into the per-CPU
+/// scratch, then copies only the used bytes into the record.
 #[inline(always)]
-fn take_pending(record: &mut ExecRecord, tid: u32) {
-    let Some(pending) = PENDING_EXEC.get_ptr(&tid) else {
+fn args_from_caller(record: &mut ExecRecord, staged: ExecPointers) {
+    record.args.flags = 0;
+    record.args.filename_len = 0;
+    let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
         missing(record);
         return;
     };
-    // SAFETY: a map value of the right type, valid until the remove below.
-    let p = unsafe { &*pending };
+    // SAFETY: per-CPU scratch slot; nothing else runs on this CPU while we hold it.
+    let p = unsafe { &mut (*scratch).pending };
+    read_argv(p, staged.argv as *const *const u8);
+    // SAFETY: reading a user string; faults return an error.
+    p.filename_len = match unsafe {
+        bpf_probe_read_user_str_bytes(staged.filename as *const u8, &mut p.filename)
+    } {
+        Ok(bytes) => bytes.len() as u32,
+        Err(_) => 0,
+    };
+    if p.filename_len as usize >= PATH_CAP - 1 {
+        p.flags |= EXEC_FILENAME_TRUNCATED;
+    }
     record.args.argc = p.argc;
     record.args.flags = p.flags;
     let filename_len = p.filename_len;
@@ -156,17 +153,59 @@ fn take_pending(record: &mut ExecRecord, tid: u32) {
         ) && copy_bounded::<ARGV_CAP>(p.argv.as_ptr(), record.args.argv.as_mut_ptr(), argv_len);
     if !ok {
         missing(record);
+        record.args.filename_len = 0;
     }
-    let _ = PENDING_EXEC.remove(&tid);
 }
 
-/// Marks the arguments as not captured.
+/// Reads argv of the program just loaded from its stack: the strings lie back to back,
+/// NUL-terminated, between `mm->arg_start` and `mm->arg_end`, and `argc` is the first word at
+/// `mm->start_stack`. One bounded read replaces a read per argument at `sys_enter_execve` and
+/// the copy of a 4.6 KiB staging value through a hash map. For a script this is the argv the
+/// kernel built (interpreter, script, arguments), as `/proc/PID/cmdline` and `ps` show it.
+#[inline(always)]
+fn args_from_stack(record: &mut ExecRecord, k: &KernelOffsets, mm: u64) {
+    let start: u64 = read(mm, k.mm_arg_start).unwrap_or(0);
+    let end: u64 = read(mm, k.mm_arg_end).unwrap_or(0);
+    let stack: u64 = read(mm, k.mm_start_stack).unwrap_or(0);
+    if start == 0 || end < start {
+        missing(record);
+        return;
+    }
+    // SAFETY: user memory probe read of the new stack; a fault returns an error.
+    record.args.argc = match unsafe { bpf_probe_read_user(stack as *const u64) } {
+        Ok(argc) => argc as u32,
+        Err(_) => 0,
+    };
+    let total = end - start;
+    let mut n = total as u32;
+    if total > ARGV_CAP as u64 {
+        n = ARGV_CAP as u32;
+        record.args.flags |= EXEC_ARGV_TRUNCATED;
+    }
+    if n > 0 {
+        // SAFETY: at most ARGV_CAP bytes into the record's ARGV_CAP-byte array; a fault
+        // returns an error.
+        let rc = unsafe {
+            probe_read_user_raw(
+                record.args.argv.as_mut_ptr().cast(),
+                n,
+                start as *const core::ffi::c_void,
+            )
+        };
+        if rc != 0 {
+            missing(record);
+            return;
+        }
+    }
+    record.args.argv_len = n;
+}
+
+/// Marks argv as not captured (the filename, if any, stays).
 #[inline(always)]
 fn missing(record: &mut ExecRecord) {
     record.args.argc = 0;
     record.args.argv_len = 0;
-    record.args.filename_len = 0;
-    record.args.flags = EXEC_ARGV_MISSING;
+    record.args.flags |= EXEC_ARGV_MISSING;
 }
 
 /// Copies `len` (clamped to `CAP`) bytes between two kernel buffers of `CAP` bytes.
@@ -184,7 +223,7 @@ fn copy_bounded<const CAP: usize>(src: *const u8, dst: *mut u8, len: u32) -> boo
 }
 
 /// Fields read from the current task: parent, credentials, stdio and, after a successful exec,
-/// what the executable is.
+/// argv from the new stack and what the executable is.
 #[inline(always)]
 fn fill_task(record: &mut ExecRecord, exe: bool) {
     let k = config::get().k;
@@ -204,6 +243,7 @@ fn fill_task(record: &mut ExecRecord, exe: bool) {
         return;
     }
     let mm: u64 = read(task, k.task_mm).unwrap_or(0);
+    args_from_stack(record, &k, mm);
     let Some(file) = read::<u64>(mm, k.mm_exe_file) else {
         return;
     };
@@ -225,13 +265,19 @@ fn exit(ctx: &TracePointContext) {
     let cfg = config::get();
     // SAFETY: offset from the format file.
     let ret: i64 = unsafe { ctx.read_at(cfg.tp.sys_exit_ret as usize) }.unwrap_or(0);
-    if ret >= 0 || PENDING_EXEC.get_ptr(&tid).is_none() {
-        let _ = PENDING_EXEC.remove(&tid);
+    if ret >= 0 {
+        // Success: `sched_process_exec` reported it and forgot the staged pointers (under the
+        // caller's thread id, which is what it had then).
         return;
     }
+    let Some(staged) = PENDING_EXEC.get_ptr(&tid) else {
+        return;
+    };
+    // SAFETY: a map value of the right type, copied out before removal.
+    let staged = unsafe { *staged };
+    let _ = PENDING_EXEC.remove(&tid);
     let Some(mut entry) = EVENTS.reserve::<ExecRecord>(0) else {
         count_drop(EventKind::Exec);
-        let _ = PENDING_EXEC.remove(&tid);
         return;
     };
     // SAFETY: the reservation is exactly one ExecRecord; every field is written below.
@@ -244,7 +290,7 @@ fn exit(ctx: &TracePointContext) {
     record._pad = 0;
     record.result = ret as i32;
     record.path_len = 0;
-    take_pending(record, tid);
+    args_from_caller(record, staged);
     fill_task(record, false);
     entry.submit(wakeup_flags());
 }
@@ -253,19 +299,21 @@ fn exit(ctx: &TracePointContext) {
 #[tracepoint]
 pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     let cfg = config::get();
-    if cfg.tp.exec_filename_loc == 0 || !wanted(EventKind::Exec) {
-        return 0;
-    }
     // The thread that called execve: a non-leader thread's exec takes over the leader's pid.
     // SAFETY: offset from the format file.
     let old_pid: u32 = unsafe { ctx.read_at(cfg.tp.exec_old_pid as usize) }.unwrap_or(0);
+    // Only a failed exec needs the staged pointers (they point into the old memory anyway).
+    let _ = PENDING_EXEC.remove(&old_pid);
+    if cfg.tp.exec_filename_loc == 0 || !wanted(EventKind::Exec) {
+        return 0;
+    }
 
     let Some(mut entry) = EVENTS.reserve::<ExecRecord>(0) else {
         count_drop(EventKind::Exec);
-        let _ = PENDING_EXEC.remove(&old_pid);
         return 0;
     };
-    // SAFETY: the reservation is exactly one ExecRecord; every field is written below.
+    // SAFETY: the reservation is exactly one ExecRecord; every field userspace reads is
+    // written below.
     let record = unsafe { &mut *entry.as_mut_ptr() };
     fill_header(
         &mut record.header,
@@ -274,8 +322,9 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     );
     record._pad = 0;
     record.result = 0;
-    take_pending(record, old_pid);
-    fill_task(record, true);
+    record.args.flags = 0;
+    record.args.argc = 0;
+    record.args.argv_len = 0;
 
     // __data_loc: low 16 bits are the offset of the string from the record start, high 16 bits
     // its length.
@@ -291,8 +340,20 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
         Err(_) => 0,
     };
     if record.path_len as usize >= PATH_CAP - 1 {
-        record.args.flags |= EXEC_PATH_TRUNCATED;
+        record.args.flags |= EXEC_PATH_TRUNCATED | EXEC_FILENAME_TRUNCATED;
     }
+    // The name the caller passed is the one the tracepoint carries (`bprm->filename`; for an
+    // execveat relative to a descriptor, the kernel's `/dev/fd/N/...` spelling of it).
+    let path_len = record.path_len;
+    record.args.filename_len = path_len;
+    if !copy_bounded::<PATH_CAP>(
+        record.path.as_ptr(),
+        record.args.filename.as_mut_ptr(),
+        path_len,
+    ) {
+        record.args.filename_len = 0;
+    }
+    fill_task(record, true);
     entry.submit(wakeup_flags());
     0
 }

@@ -5,8 +5,8 @@
 
 use aya_ebpf::{
     helpers::{
-        bpf_get_current_pid_tgid, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_buf,
-        bpf_probe_read_user, bpf_probe_read_user_str_bytes,
+        bpf_get_current_pid_tgid, bpf_ktime_get_boot_ns, bpf_probe_read_user,
+        bpf_probe_read_user_str_bytes, generated::bpf_probe_read_kernel,
     },
     macros::tracepoint,
     programs::TracePointContext,
@@ -20,7 +20,8 @@ use crate::{
     config,
     emit::{count_drop, count_filtered, fill_header, wakeup_flags, wanted},
     maps::{
-        CollapseKey, CollapseState, EVENTS, OPEN_PREFIXES, OPEN_RECENT, OPEN_SCRATCH, PENDING_OPEN,
+        CollapseKey, CollapseSlot, EVENTS, OPEN_PREFIXES, OPEN_RECENT, OPEN_RECENT_SLOTS,
+        OPEN_SCRATCH, PENDING_OPEN,
     },
 };
 
@@ -241,7 +242,7 @@ fn exit(ctx: &TracePointContext) {
     let ret: i64 = unsafe { ctx.read_at(cfg.tp.sys_exit_ret as usize) }.unwrap_or(0);
     args.result = ret as i32;
 
-    let mut state: Option<*mut CollapseState> = None;
+    let mut slot: Option<*mut CollapseSlot> = None;
     if cfg.open_collapse_ns != 0 {
         let key = CollapseKey {
             pid: (pid_tgid >> 32) as u32,
@@ -250,61 +251,72 @@ fn exit(ctx: &TracePointContext) {
             outcome: if ret < 0 { ret as i32 } else { 0 },
             _pad: 0,
         };
-        // SAFETY: helper without preconditions.
-        let now = unsafe { bpf_ktime_get_boot_ns() };
-        match OPEN_RECENT.get_ptr_mut(&key) {
-            Some(st) => {
-                // SAFETY: an LRU value; concurrent updates from other CPUs only blur counts.
-                let st = unsafe { &mut *st };
-                if now.wrapping_sub(st.reported_ns) < cfg.open_collapse_ns {
-                    st.suppressed += 1;
-                    count_filtered(EventKind::Open, FilterReason::Collapsed);
-                    let _ = PENDING_OPEN.remove(&tid);
-                    return;
-                }
-                args.collapsed = st.suppressed;
-                st.reported_ns = now;
-                st.suppressed = 0;
-                state = Some(st);
+        let index = (key.path_hash ^ (key.path_hash >> 32) ^ key.pid as u64) as u32
+            & (OPEN_RECENT_SLOTS - 1);
+        if let Some(s) = OPEN_RECENT.get_ptr_mut(index) {
+            // SAFETY: a per-CPU slot: nothing else runs on this CPU while we hold it.
+            let s = unsafe { &mut *s };
+            // SAFETY: helper without preconditions.
+            let now = unsafe { bpf_ktime_get_boot_ns() };
+            let same = s.key == key;
+            if same && now.wrapping_sub(s.reported_ns) < cfg.open_collapse_ns {
+                s.suppressed += 1;
+                count_filtered(EventKind::Open, FilterReason::Collapsed);
+                let _ = PENDING_OPEN.remove(&tid);
+                return;
             }
-            None => {
-                let fresh = CollapseState {
-                    reported_ns: now,
-                    suppressed: 0,
-                    _pad: 0,
-                };
-                let _ = OPEN_RECENT.insert(&key, &fresh, 0);
-                state = OPEN_RECENT.get_ptr_mut(&key);
-            }
+            // A different key takes the slot over; repeats it had collapsed stay counted in
+            // FILTERED (as they would have if no identical open ever came again).
+            args.collapsed = if same { s.suppressed } else { 0 };
+            s.key = key;
+            s.reported_ns = now;
+            s.suppressed = 0;
+            slot = Some(s);
         }
     }
 
     let Some(mut entry) = EVENTS.reserve::<OpenRecord>(0) else {
         count_drop(EventKind::Open);
-        if let Some(st) = state {
+        if let Some(s) = slot {
             // Not reported after all: let the next identical open through, with the count.
             // SAFETY: as above.
             unsafe {
-                (*st).reported_ns = 0;
-                (*st).suppressed = args.collapsed;
+                (*s).reported_ns = 0;
+                (*s).suppressed = args.collapsed;
             }
         }
         let _ = PENDING_OPEN.remove(&tid);
         return;
     };
-    // SAFETY: the reservation is exactly one OpenRecord; every field is written below.
+    // SAFETY: the reservation is exactly one OpenRecord; every field userspace reads is
+    // written below.
     let record = unsafe { &mut *entry.as_mut_ptr() };
     fill_header(
         &mut record.header,
         EventKind::Open,
         core::mem::size_of::<OpenRecord>(),
     );
-    // SAFETY: writing our own reservation.
-    let dst = unsafe {
-        core::slice::from_raw_parts_mut((&raw mut record.args).cast::<u8>(), size_of::<OpenArgs>())
+    let out = &mut record.args;
+    out.result = args.result;
+    out.dfd = args.dfd;
+    out.flags = args.flags;
+    out.mode = args.mode;
+    out.flags2 = args.flags2;
+    out.collapsed = args.collapsed;
+    out.dir_len = args.dir_len;
+    out.path_len = args.path_len;
+    // Only the used bytes of the path (and its NUL): userspace reads no further than
+    // `path_len`, and the whole 512 bytes of cold memory cost more than the rest of the hook.
+    let mut n = args.path_len + 1;
+    if n > OPEN_PATH_CAP as u32 {
+        n = OPEN_PATH_CAP as u32;
+    }
+    // SAFETY: kernel-to-kernel copy of at most OPEN_PATH_CAP bytes between two buffers of
+    // OPEN_PATH_CAP bytes (our map value and our reservation).
+    let copied = unsafe {
+        bpf_probe_read_kernel(out.path.as_mut_ptr().cast(), n, args.path.as_ptr().cast())
     };
-    // SAFETY: kernel-to-kernel copy of a map value.
-    if unsafe { bpf_probe_read_kernel_buf((args as *const OpenArgs).cast(), dst) }.is_err() {
+    if copied != 0 {
         entry.discard(0);
         let _ = PENDING_OPEN.remove(&tid);
         return;

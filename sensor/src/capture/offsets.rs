@@ -129,6 +129,9 @@ pub fn kernel(btf: &Btf) -> Result<KernelOffsets, OffsetsError> {
         inode_nlink: m("inode", "__i_nlink")?,
         dentry_name: m("dentry", "d_name.name")?,
         mm_exe_file: m("mm_struct", "exe_file")?,
+        mm_arg_start: m("mm_struct", "arg_start")?,
+        mm_arg_end: m("mm_struct", "arg_end")?,
+        mm_start_stack: m("mm_struct", "start_stack")?,
         cred_euid: m("cred", "euid")?,
         cred_egid: m("cred", "egid")?,
         socket_type: m("socket", "type")?,
@@ -151,7 +154,6 @@ pub fn kernel(btf: &Btf) -> Result<KernelOffsets, OffsetsError> {
         task_fs: opt("task_struct", "fs"),
         fs_pwd_dentry: opt("fs_struct", "pwd.dentry"),
         fs_pwd_mnt: opt("fs_struct", "pwd.mnt"),
-        _pad: 0,
     })
 }
 

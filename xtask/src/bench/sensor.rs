@@ -57,7 +57,9 @@ impl Sensor {
     /// Starts `binary run --events /dev/null <extra>` and waits until it has attached.
     pub fn start(binary: &Path, extra: &[String]) -> anyhow::Result<Self> {
         let mut child = Command::new(binary)
-            .args(["run", "--events", "/dev/null"])
+            // Rotation off: past 100 MiB the sink would otherwise rename /dev/null itself
+            // away (sensors built before output::file skipped non-regular files did).
+            .args(["run", "--events", "/dev/null", "--events-max-bytes", "0"])
             .args(extra)
             .env("SENSOR_LOG", "info")
             .stdin(Stdio::null())
