@@ -37,6 +37,9 @@ pub enum Field {
     ParentPid,
     /// `process.parent.entity_id`.
     ParentEntityId,
+    /// `sensor.launcher.entity_id`: the nearest ancestor that is neither a `sh -c` wrapper nor
+    /// a forked copy of the process's own program (see [`super::launcher`]).
+    LauncherEntityId,
     /// `user.id`.
     UserId,
     /// `user.name`.
@@ -120,6 +123,7 @@ pub const ECS_NAMES: &[(&str, Field)] = &[
     ("process.parent.command_line", Field::ParentCommandLine),
     ("process.parent.pid", Field::ParentPid),
     ("process.parent.entity_id", Field::ParentEntityId),
+    ("sensor.launcher.entity_id", Field::LauncherEntityId),
     ("user.id", Field::UserId),
     ("user.name", Field::UserName),
     ("group.id", Field::GroupId),
@@ -202,6 +206,7 @@ pub fn resolve_fast(name: &str) -> Option<Field> {
         "process.parent.command_line" => Field::ParentCommandLine,
         "process.parent.pid" => Field::ParentPid,
         "process.parent.entity_id" => Field::ParentEntityId,
+        "sensor.launcher.entity_id" => Field::LauncherEntityId,
         "user.id" => Field::UserId,
         "user.name" => Field::UserName,
         "group.id" => Field::GroupId,

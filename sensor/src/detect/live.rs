@@ -9,6 +9,7 @@ use rsigma_eval::event::EventValue;
 
 use super::accessor::{Category, FieldSource};
 use super::fields::Field;
+use super::launcher::{Hop, launcher};
 use crate::context::{EnrichedEvent, ProcessInfo};
 use crate::event::{EventBody, NetEvent, Transport};
 use crate::text;
@@ -149,6 +150,15 @@ impl FieldSource for LiveEvent<'_> {
             | Field::ParentCommandLine
             | Field::ParentEntityId => {
                 parent_field(ev.parent.as_deref()?, field, &self.parent_command_line)
+            }
+            Field::LauncherEntityId => {
+                let own = exec.map_or(p.executable.as_slice(), |e| e.executable.as_slice());
+                let chain = ev.parent.iter().chain(&ev.ancestors).map(|a| Hop {
+                    executable: &a.executable,
+                    args: &a.args,
+                    entity_id: &a.entity_id,
+                });
+                launcher(own, chain).map(|id| EventValue::Str(Cow::Borrowed(id)))
             }
             Field::UserId => Some(owned_str(h.uid.to_string())),
             Field::UserName => p
