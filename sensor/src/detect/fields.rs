@@ -72,6 +72,9 @@ pub enum Field {
     Stdout,
     /// `sensor.stdio.stderr`.
     Stderr,
+    /// `sensor.stdio.parent_stdin`: what the parent's fd 0 was at its own last exec (tells a
+    /// reverse shell from the shells it runs, which inherit its socket).
+    ParentStdin,
     /// `sensor.exec.memfd`: the executable is a memfd.
     ExeMemfd,
     /// `sensor.exec.deleted`: the executable was unlinked.
@@ -139,6 +142,7 @@ pub const ECS_NAMES: &[(&str, Field)] = &[
     ("sensor.stdio.stdin", Field::Stdin),
     ("sensor.stdio.stdout", Field::Stdout),
     ("sensor.stdio.stderr", Field::Stderr),
+    ("sensor.stdio.parent_stdin", Field::ParentStdin),
     ("sensor.exec.memfd", Field::ExeMemfd),
     ("sensor.exec.deleted", Field::ExeDeleted),
     ("container.id", Field::ContainerId),
@@ -222,6 +226,7 @@ pub fn resolve_fast(name: &str) -> Option<Field> {
         "sensor.stdio.stdin" => Field::Stdin,
         "sensor.stdio.stdout" => Field::Stdout,
         "sensor.stdio.stderr" => Field::Stderr,
+        "sensor.stdio.parent_stdin" => Field::ParentStdin,
         "sensor.exec.memfd" => Field::ExeMemfd,
         "sensor.exec.deleted" => Field::ExeDeleted,
         "container.id" => Field::ContainerId,

@@ -210,6 +210,11 @@ impl FieldSource for LiveEvent<'_> {
             Field::Stdin => self.stdio(0),
             Field::Stdout => self.stdio(1),
             Field::Stderr => self.stdio(2),
+            Field::ParentStdin => ev.parent.as_deref().map(|parent| {
+                EventValue::Str(Cow::Borrowed(crate::output::names::fd_kind(
+                    parent.stdio[0],
+                )))
+            }),
             Field::ExeMemfd => exec.map(|e| EventValue::Bool(e.exe_memfd)),
             Field::ExeDeleted => exec.map(|e| EventValue::Bool(e.exe_deleted)),
             Field::ContainerId => p

@@ -271,3 +271,80 @@ fn iptables_forms_that_open_the_firewall() {
         assert_eq!(fired, *expected, "{cmd}");
     }
 }
+
+const SOCKET_STDIO: &str = "Shell or Interpreter With a Network Socket as Standard Input";
+
+#[test]
+fn shells_inheriting_a_reverse_shells_socket_do_not_alert_again() {
+    let socket = json!({"sensor": {"stdio": {"stdin": "socket", "stdout": "socket"}}});
+    let script = anc(800, "/usr/bin/bash", &["bash", "x.sh"]);
+    let mut first = exec(0.0, 801, "/usr/bin/bash", "bash -i", lineage(&[script]));
+    super::merge(&mut first, socket.clone());
+    // bash -i runs its login scripts: each is a shell with the inherited socket on stdin.
+    let bash_i = anc(801, "/usr/bin/bash", &["bash", "-i"]);
+    let mut child = exec(
+        1.0,
+        802,
+        "/usr/bin/bash",
+        "bash /root/.pyenv/libexec/pyenv-init -",
+        lineage(&[bash_i]),
+    );
+    super::merge(&mut child, socket.clone());
+    super::merge(
+        &mut child,
+        json!({"sensor": {"stdio": {"parent_stdin": "socket"}}}),
+    );
+    // nc -e hands the socket to the shell: nc is not a shell, so that shell alerts.
+    let nc = anc(803, "/usr/bin/nc.traditional", &["nc", "-e", "/bin/sh"]);
+    let mut by_nc = exec(2.0, 804, "/bin/sh", "sh", lineage(&[nc]));
+    super::merge(&mut by_nc, socket);
+    super::merge(
+        &mut by_nc,
+        json!({"sensor": {"stdio": {"parent_stdin": "socket"}}}),
+    );
+    let alerts = run(&mut builtin(), &[first, child, by_nc]);
+    let pids: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["rule"]["name"] == SOCKET_STDIO)
+        .map(|a| &a["process"]["pid"])
+        .collect();
+    assert_eq!(pids, [&json!(801), &json!(804)], "{:?}", titles(&alerts));
+}
+
+#[test]
+fn tool_manager_shims_are_not_a_dropper() {
+    const DROPPER: &str = "Download, chmod +x and Execution of a Tool in a Staging Location";
+    let sequence = |dir: &str, base: u32| {
+        let file = format!("{dir}/python3");
+        let session = lineage(&[anc(base - 1, "/usr/bin/bash", &["bash", "setup.sh"])]);
+        let mut events = [
+            open(f64::from(base), base, "/usr/bin/bash", &file, true),
+            exec(
+                f64::from(base) + 1.0,
+                base + 1,
+                "/usr/bin/chmod",
+                &format!("chmod +x {file}"),
+                json!({}),
+            ),
+            exec(f64::from(base) + 2.0, base + 2, &file, "python3", json!({})),
+        ];
+        for e in &mut events {
+            super::merge(e, session.clone());
+        }
+        events
+    };
+    let shims = sequence("/root/.pyenv/shims", 900);
+    let alerts = run(&mut builtin(), &shims);
+    assert!(
+        !titles(&alerts).iter().any(|t| t == DROPPER),
+        "{:?}",
+        titles(&alerts)
+    );
+    let hidden = sequence("/home/u/.x", 910);
+    let alerts = run(&mut builtin(), &hidden);
+    assert!(
+        titles(&alerts).iter().any(|t| t == DROPPER),
+        "{:?}",
+        titles(&alerts)
+    );
+}
