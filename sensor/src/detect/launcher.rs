@@ -6,7 +6,10 @@
 //! then has a parent of its own. They also break when a program forks a copy of itself to do
 //! the work (tar writes a `-z` archive from a forked child that then execs gzip). The launcher
 //! is the nearest ancestor, starting with the parent, that is neither a shell run with `-c`
-//! (a command wrapper) nor the same executable as the process (a forked copy of it). A process
+//! (a command wrapper) nor, for a process that has not exec'd since its fork, an ancestor
+//! running the same executable (it is a forked copy of that program). A process that exec'd
+//! is a program of its own even when it is the same one (`bash script.sh` run by a bash
+//! script is launched by that script). A process
 //! whose parent is an ordinary program or script has that parent as its launcher, so grouping
 //! by launcher is grouping by parent wherever no wrapper sits in between.
 
@@ -25,11 +28,12 @@ pub struct Hop<'a, A> {
     pub entity_id: &'a str,
 }
 
-/// The entity id of the launcher of a process running `own_executable`, given its ancestors
-/// nearest first (the parent first). When every known ancestor is plumbing, the farthest one
-/// known is the launcher; `None` only when no ancestor is known.
+/// The entity id of the launcher of a process, given its ancestors nearest first (the parent
+/// first). `forked_image` is the process's executable when it has not exec'd since its fork
+/// (`None` once it has). When every known ancestor is plumbing, the farthest one known is the
+/// launcher; `None` only when no ancestor is known.
 pub fn launcher<'a, A, B>(
-    own_executable: &[u8],
+    forked_image: Option<&[u8]>,
     chain: impl IntoIterator<Item = Hop<'a, A>>,
 ) -> Option<&'a str>
 where
@@ -39,7 +43,7 @@ where
     let mut last = None;
     for hop in chain {
         last = Some(hop.entity_id);
-        let same_program = !own_executable.is_empty() && hop.executable == own_executable;
+        let same_program = forked_image.is_some_and(|own| !own.is_empty() && hop.executable == own);
         if !same_program && !is_command_wrapper(hop.executable, hop.args) {
             return Some(hop.entity_id);
         }
@@ -110,20 +114,26 @@ mod tests {
     fn the_walk_looks_through_wrappers_and_copies_of_itself() {
         let perl = hop("/usr/bin/perl", &["perl", "-e", "..."], "perl");
         let sh = hop("/bin/sh", &["sh", "-c", "id"], "sh");
-        assert_eq!(launcher(b"/usr/bin/id", [sh, perl]), Some("perl"));
+        assert_eq!(launcher(None, [sh, perl]), Some("perl"));
 
         let script = hop("/usr/bin/bash", &["bash", "run.sh"], "script");
         let tar = hop("/usr/bin/tar", &["tar", "-czf", "/tmp/a.tgz", "."], "tar");
-        assert_eq!(launcher(b"/usr/bin/tar", [tar, script]), Some("script"));
+        assert_eq!(
+            launcher(Some(b"/usr/bin/tar"), [tar, script]),
+            Some("script")
+        );
+        // A bash script run by a bash script: the child exec'd, it is not a forked copy.
+        let outer = hop("/usr/bin/bash", &["bash", "outer.sh"], "outer");
+        assert_eq!(launcher(None, [outer]), Some("outer"));
 
         let script = hop("/usr/bin/bash", &["bash", "run.sh"], "script");
-        assert_eq!(launcher(b"/usr/bin/curl", [script]), Some("script"));
+        assert_eq!(launcher(None, [script]), Some("script"));
 
         let outer = hop("/bin/sh", &["sh", "-c", "x"], "outer");
         let inner = hop("/bin/sh", &["sh", "-c", "y"], "inner");
-        assert_eq!(launcher(b"/usr/bin/id", [inner, outer]), Some("outer"));
+        assert_eq!(launcher(None, [inner, outer]), Some("outer"));
 
         let none: [Hop<'_, &[&str]>; 0] = [];
-        assert_eq!(launcher(b"/usr/bin/id", none), None);
+        assert_eq!(launcher(None, none), None);
     }
 }

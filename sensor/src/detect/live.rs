@@ -152,13 +152,15 @@ impl FieldSource for LiveEvent<'_> {
                 parent_field(ev.parent.as_deref()?, field, &self.parent_command_line)
             }
             Field::LauncherEntityId => {
-                let own = exec.map_or(p.executable.as_slice(), |e| e.executable.as_slice());
+                // Not exec'd since its fork: still a copy of the program that forked it.
+                let forked =
+                    (exec.is_none() && p.exec_count == 0).then_some(p.executable.as_slice());
                 let chain = ev.parent.iter().chain(&ev.ancestors).map(|a| Hop {
                     executable: &a.executable,
                     args: &a.args,
                     entity_id: &a.entity_id,
                 });
-                launcher(own, chain).map(|id| EventValue::Str(Cow::Borrowed(id)))
+                launcher(forked, chain).map(|id| EventValue::Str(Cow::Borrowed(id)))
             }
             Field::UserId => Some(owned_str(h.uid.to_string())),
             Field::UserName => p

@@ -128,9 +128,13 @@ impl FieldSource for RecordedEvent<'_> {
 /// The launcher computed from a recording's `process.ancestors` (parent first), or from
 /// `process.parent` alone in recordings without ancestry.
 fn recorded_launcher(doc: &Value) -> Option<&str> {
-    let own = lookup(doc, "process.executable")
+    // `process.previous` is written once a process has exec'd; an exec event is one itself.
+    let exec_d = lookup(doc, "process.previous").is_some()
+        || lookup(doc, "event.action").and_then(Value::as_str) == Some("exec");
+    let forked = lookup(doc, "process.executable")
         .and_then(Value::as_str)
-        .unwrap_or("");
+        .filter(|_| !exec_d)
+        .map(str::as_bytes);
     fn hop(a: &Value) -> Option<Hop<'_, Vec<&[u8]>>> {
         let args = a.get("args").and_then(Value::as_array).map(|list| {
             list.iter()
@@ -150,8 +154,8 @@ fn recorded_launcher(doc: &Value) -> Option<&str> {
         })
     }
     match lookup(doc, "process.ancestors").and_then(Value::as_array) {
-        Some(list) if !list.is_empty() => launcher(own.as_bytes(), list.iter().map_while(hop)),
-        _ => launcher(own.as_bytes(), lookup(doc, "process.parent").and_then(hop)),
+        Some(list) if !list.is_empty() => launcher(forked, list.iter().map_while(hop)),
+        _ => launcher(forked, lookup(doc, "process.parent").and_then(hop)),
     }
 }
 

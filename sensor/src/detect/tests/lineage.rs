@@ -389,3 +389,32 @@ fn dropper_steps_each_run_through_system_correlate_under_the_implant() {
         .unwrap_or_else(|| panic!("no dropper alert: {:?}", titles(&alerts)));
     assert_eq!(hit["process"]["pid"], 1006);
 }
+
+#[test]
+fn a_bash_c_download_under_a_bash_script_is_launched_by_the_script() {
+    const DROPPER: &str = "Download, chmod +x and Execution of a Tool in a Staging Location";
+    let script = anc(1100, "/usr/bin/bash", &["bash", "ingress.sh"]);
+    // `bash -c 'exec 3<>/dev/tcp/...; cat <&3 > /dev/shm/.x'`: the shell exec'd (it has a
+    // previous image), so it is not a forked copy of the script's bash.
+    let mut download = open(0.0, 1101, "/usr/bin/bash", "/dev/shm/.x", true);
+    super::merge(&mut download, lineage(std::slice::from_ref(&script)));
+    super::merge(
+        &mut download,
+        json!({"process": {"previous": [{"executable": "/usr/bin/bash"}]}}),
+    );
+    let lin = lineage(std::slice::from_ref(&script));
+    let chmod = exec(
+        1.0,
+        1102,
+        "/usr/bin/chmod",
+        "chmod +x /dev/shm/.x",
+        lin.clone(),
+    );
+    let run_it = exec(2.0, 1103, "/dev/shm/.x", "/dev/shm/.x", lin);
+    let alerts = run(&mut builtin(), &[download, chmod, run_it]);
+    assert!(
+        titles(&alerts).iter().any(|t| t == DROPPER),
+        "{:?}",
+        titles(&alerts)
+    );
+}
