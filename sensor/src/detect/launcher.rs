@@ -6,8 +6,9 @@
 //! then has a parent of its own. They also break when a program forks a copy of itself to do
 //! the work (tar writes a `-z` archive from a forked child that then execs gzip). The launcher
 //! is the nearest ancestor, starting with the parent, that is neither a shell run with `-c`
-//! (a command wrapper) nor, for a process that has not exec'd since its fork, an ancestor
-//! running the same executable (it is a forked copy of that program). A process that exec'd
+//! (a command wrapper) nor, for a process that has not exec'd since its fork, its parent when
+//! that runs the same executable (the process is a forked copy of it; only the parent: a bash
+//! script above a forked bash helper is a launcher). A process that exec'd
 //! is a program of its own even when it is the same one (`bash script.sh` run by a bash
 //! script is launched by that script). A process
 //! whose parent is an ordinary program or script has that parent as its launcher, so grouping
@@ -41,9 +42,10 @@ where
     B: AsRef<[u8]>,
 {
     let mut last = None;
-    for hop in chain {
+    for (i, hop) in chain.into_iter().enumerate() {
         last = Some(hop.entity_id);
-        let same_program = forked_image.is_some_and(|own| !own.is_empty() && hop.executable == own);
+        let same_program =
+            i == 0 && forked_image.is_some_and(|own| !own.is_empty() && hop.executable == own);
         if !same_program && !is_command_wrapper(hop.executable, hop.args) {
             return Some(hop.entity_id);
         }
@@ -125,6 +127,15 @@ mod tests {
         // A bash script run by a bash script: the child exec'd, it is not a forked copy.
         let outer = hop("/usr/bin/bash", &["bash", "outer.sh"], "outer");
         assert_eq!(launcher(None, [outer]), Some("outer"));
+        // `cat <&3 > file` in `bash -c`: a forked bash opens the file before exec'ing cat. Its
+        // parent (same program, and a wrapper) is skipped, the script above it is not.
+        let wrapper = hop("/usr/bin/bash", &["bash", "-c", "cat <&3 >f"], "wrapper");
+        let script = hop("/usr/bin/bash", &["bash", "run.sh"], "script");
+        let up = hop("/usr/bin/python3", &["python3", "harness.py"], "harness");
+        assert_eq!(
+            launcher(Some(b"/usr/bin/bash"), [wrapper, script, up]),
+            Some("script")
+        );
 
         let script = hop("/usr/bin/bash", &["bash", "run.sh"], "script");
         assert_eq!(launcher(None, [script]), Some("script"));
