@@ -13,6 +13,11 @@ use sensor_common::{
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
 
+/// `bpf()` calls of other processes that name BPF objects (self-protection). Separate from
+/// `EVENTS` so that an event storm can never crowd a tamper record out.
+#[map]
+pub static TAMPER: RingBuf = RingBuf::with_byte_size(16 * 1024, 0);
+
 /// Ring-buffer reserve failures per event kind (index = kind number), per CPU.
 #[map]
 pub static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(EventKind::SLOTS, 0);
