@@ -53,10 +53,8 @@ pub mod cmd {
                 | MAP_GET_FD_BY_ID
                 | MAP_LOOKUP_AND_DELETE_ELEM
                 | MAP_FREEZE
-                | MAP_LOOKUP_AND_DELETE_BATCH..=MAP_DELETE_BATCH
-                | LINK_UPDATE
-                | LINK_GET_FD_BY_ID
-                | LINK_DETACH
+                | MAP_LOOKUP_AND_DELETE_BATCH
+                ..=MAP_DELETE_BATCH | LINK_UPDATE | LINK_GET_FD_BY_ID | LINK_DETACH
         )
     }
 }

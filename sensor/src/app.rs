@@ -96,16 +96,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         .context("EVENTS is not a ring buffer")?;
     // Self-protection: `bpf()` calls of others (own ring, so a storm cannot crowd them out),
     // matched against the objects this process holds right after attaching.
-    let tamper: Option<RingBuf<MapData>> = ebpf
-        .take_map("TAMPER")
-        .and_then(|map| map.try_into().ok());
+    let tamper: Option<RingBuf<MapData>> =
+        ebpf.take_map("TAMPER").and_then(|map| map.try_into().ok());
     if tamper.is_none() {
         warn!("TAMPER ring missing from the eBPF object; bpf() tamper alerts are off");
     }
-    let own_objects = crate::protect::inventory::Inventory::read(std::path::Path::new(
-        "/proc/self/fdinfo",
-    ))
-    .context("listing the sensor's own BPF objects")?;
+    let own_objects =
+        crate::protect::inventory::Inventory::read(std::path::Path::new("/proc/self/fdinfo"))
+            .context("listing the sensor's own BPF objects")?;
     info!(
         programs = own_objects.progs.len(),
         maps = own_objects.maps.len(),

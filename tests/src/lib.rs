@@ -71,6 +71,25 @@ impl Sensor {
     /// Like [`Sensor::start`], for a command that ends by executing the sensor (through
     /// `setpriv`, `chroot`, ...), so that its pid is the sensor's.
     pub fn start_command(mut command: Command) -> anyhow::Result<Sensor> {
+        // A test run that is killed (timeout, ^C) must not leave sensors attached: the kernel
+        // sends SIGTERM to the child when the thread that forked it dies. A thread, not the
+        // process: tests run on threads of their own, each of which ends after its Sensor is
+        // stopped, so this never fires on a sensor that is still wanted.
+        // SAFETY: prctl and getppid are async-signal-safe; nothing is allocated in the child.
+        unsafe {
+            use std::os::unix::process::CommandExt as _;
+            let parent = libc::getpid();
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("test process exited during spawn"));
+                }
+                Ok(())
+            });
+        }
         let mut child = command
             .env("SENSOR_LOG", "info")
             .stdin(Stdio::null())

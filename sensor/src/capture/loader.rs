@@ -135,7 +135,10 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
         }
         if name == "sys_enter_bpf" && !offsets::bpf_layout_matches() {
             // Self-protection loses its bpf() alerts; capture itself is unaffected.
-            tracing::warn!(name, "unexpected tracepoint layout; bpf() tamper alerts are off");
+            tracing::warn!(
+                name,
+                "unexpected tracepoint layout; bpf() tamper alerts are off"
+            );
             continue;
         }
         let attach_error = |source| LoadError::Attach {
