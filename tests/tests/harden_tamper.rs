@@ -1,5 +1,7 @@
 //! Issue 9: self-protection. Opening the sensor's /proc memory or maps, or writing tracefs
 //! controls, raises a tamper alert; a process that names itself after the sensor is still seen.
+//! `bpftool` taking a handle on one of the sensor's maps or programs raises a (medium) tamper
+//! alert naming that process; the same on someone else's program does not.
 
 mod harden_support;
 
