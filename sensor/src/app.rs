@@ -116,7 +116,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     );
 
     let output_config = args.output.router_config()?;
-    let engine = detection_engine(&args, &metrics)?;
+    let mut engine = detection_engine(&args, &metrics)?;
+    let state = restore_state(&args, &mut engine);
     let clock = BootClock::new();
     // Seeded after the probes are attached, so that a process started in between is seen by
     // the seed or by its events.
@@ -190,8 +191,12 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         counters,
         shared,
         mut stats,
+        engine,
         ..
     } = pipeline;
+    if let Some(store) = &state {
+        save_state(store, &engine);
+    }
     if !out.shutdown(args.output.shutdown_timeout()) {
         warn!("some outputs did not finish flushing before --shutdown-timeout");
     }
@@ -263,7 +268,15 @@ impl ringbuf::Consumer for Pipeline {
     fn batch_done(&mut self) {
         // A batch boundary: every event so far went through the old engine, every later one
         // goes through the new one.
-        if let Some(engine) = self.reload.take() {
+        if let Some(mut engine) = self.reload.take() {
+            // Open correlation windows carry over; those of rules the new set no longer has
+            // are dropped (matched by the rules' stable ids).
+            let carried = engine.import_state(self.engine.export_state());
+            info!(
+                carried,
+                entries = engine.state_count(),
+                "new rules in force; correlation state carried over"
+            );
             self.engine = engine;
         }
         // Enrichment from /proc happens per batch, after the ring is drained, so a burst is
@@ -473,6 +486,45 @@ fn detection_engine(args: &RunArgs, metrics: &Metrics) -> anyhow::Result<Engine>
         ..EngineConfig::default()
     };
     Engine::new(&rules, config).context("building the detection engine")
+}
+
+/// Opens the state directory and restores the correlation state saved by the previous run, if
+/// any and recent enough. Problems are logged, never fatal: detection works without it.
+fn restore_state(args: &RunArgs, engine: &mut Engine) -> Option<crate::detect::state::StateStore> {
+    if args.state_max_age_secs == 0 {
+        return None;
+    }
+    let store = crate::detect::state::StateStore::open(&args.state_dir)
+        .inspect_err(|err| warn!(%err, "state directory unusable; correlation state is not kept"))
+        .ok()?;
+    match store.take(Duration::from_secs(args.state_max_age_secs)) {
+        Ok(Some(snapshot)) => {
+            if engine.import_state(snapshot) {
+                info!(
+                    entries = engine.state_count(),
+                    path = %store.path().display(),
+                    "correlation state restored"
+                );
+            } else {
+                warn!(path = %store.path().display(), "saved correlation state is of another version; not restored");
+            }
+        }
+        Ok(None) => {}
+        Err(err) => warn!(%err, "saved correlation state not restored"),
+    }
+    Some(store)
+}
+
+/// Writes the engine's correlation state for the next start.
+fn save_state(store: &crate::detect::state::StateStore, engine: &Engine) {
+    match store.save(engine.export_state()) {
+        Ok(()) => info!(
+            entries = engine.state_count(),
+            path = %store.path().display(),
+            "correlation state saved"
+        ),
+        Err(err) => warn!(%err, "correlation state not saved"),
+    }
 }
 
 /// Mirrors the kernel's cumulative drop and filter counters into the metrics.

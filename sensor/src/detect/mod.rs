@@ -17,6 +17,7 @@ pub mod fields;
 pub mod live;
 pub mod recorded;
 pub mod rules;
+pub mod state;
 pub mod validate;
 
 #[cfg(test)]
