@@ -143,7 +143,10 @@ fn a_correlation_half_way_through_its_window_survives_a_reload() -> anyhow::Resu
     let dir = tempdir("reload-corr-")?;
     let state = tempdir("reload-state-")?;
     let token = unique("corrtok");
-    std::fs::write(dir.join("corr.yml"), correlation_yaml("harden-corr", &token))?;
+    std::fs::write(
+        dir.join("corr.yml"),
+        correlation_yaml("harden-corr", &token),
+    )?;
     let mut sensor = Sensor::start(&[
         "run",
         "--events",
@@ -158,9 +161,17 @@ fn a_correlation_half_way_through_its_window_survives_a_reload() -> anyhow::Resu
     exec_seen(&mut sensor, &token, 0)?;
     exec_seen(&mut sensor, &token, 1)?;
     // An unrelated rule joins, so the reload really builds a different engine.
-    std::fs::write(dir.join("other.yml"), rule_yaml("harden-other", &unique("x")))?;
+    std::fs::write(
+        dir.join("other.yml"),
+        rule_yaml("harden-other", &unique("x")),
+    )?;
     signal(&sensor, libc::SIGHUP);
-    wait_log(&sensor, "correlation state carried over", 1, Duration::from_secs(30))?;
+    wait_log(
+        &sensor,
+        "correlation state carried over",
+        1,
+        Duration::from_secs(30),
+    )?;
     assert!(!correlation_fired(&mut sensor, "harden-corr")?);
     exec_seen(&mut sensor, &token, 2)?;
     let alert = sensor.wait_for_alert(Duration::from_secs(30), |a| {
@@ -170,7 +181,10 @@ fn a_correlation_half_way_through_its_window_survives_a_reload() -> anyhow::Resu
         .pointer("/sensor/correlation/events")
         .and_then(serde_json::Value::as_array)
         .map_or(0, Vec::len);
-    assert_eq!(events, 3, "evidence from before the reload is kept: {alert}");
+    assert_eq!(
+        events, 3,
+        "evidence from before the reload is kept: {alert}"
+    );
     assert!(sensor.stop()?.success());
     std::fs::remove_dir_all(&dir)?;
     std::fs::remove_dir_all(&state)?;

@@ -82,7 +82,10 @@ fn a_correlation_half_way_through_its_window_survives_a_restart() -> anyhow::Res
     let mut first = Sensor::start(&args)?;
     harden_support::exec_seen(&mut first, &token, 0)?;
     harden_support::exec_seen(&mut first, &token, 1)?;
-    assert!(!harden_support::correlation_fired(&mut first, "harden-corr-restart")?);
+    assert!(!harden_support::correlation_fired(
+        &mut first,
+        "harden-corr-restart"
+    )?);
     assert!(first.stop()?.success());
     let file = state.join("correlation-state.json");
     assert!(file.exists(), "no state file written at SIGTERM");
@@ -108,7 +111,10 @@ fn a_correlation_half_way_through_its_window_survives_a_restart() -> anyhow::Res
     let mut third = Sensor::start(&fresh)?;
     harden_support::exec_seen(&mut third, &token, 3)?;
     std::thread::sleep(Duration::from_secs(1));
-    assert!(!harden_support::correlation_fired(&mut third, "harden-corr-restart")?);
+    assert!(!harden_support::correlation_fired(
+        &mut third,
+        "harden-corr-restart"
+    )?);
     assert!(third.stop()?.success());
     std::fs::remove_dir_all(&dir)?;
     std::fs::remove_dir_all(&state)?;

@@ -191,3 +191,116 @@ impl BpfWatch {
         Some(target)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pid: u32, command: u32, first: u32, second: u32) -> Vec<u8> {
+        let mut bytes = vec![0u8; size_of::<BpfCmdRecord>()];
+        let mut put = |offset: usize, value: u32| {
+            bytes[offset..offset + 4].copy_from_slice(&value.to_ne_bytes());
+        };
+        put(core::mem::offset_of!(EventHeader, kind), BPF_CMD_KIND);
+        put(core::mem::offset_of!(EventHeader, pid), pid);
+        put(core::mem::offset_of!(EventHeader, tid), pid + 1);
+        put(core::mem::offset_of!(BpfCmdRecord, cmd), command);
+        put(core::mem::offset_of!(BpfCmdRecord, first), first);
+        put(core::mem::offset_of!(BpfCmdRecord, second), second);
+        let comm = core::mem::offset_of!(EventHeader, comm);
+        bytes[comm..comm + 7].copy_from_slice(b"bpf\x1btoo");
+        bytes
+    }
+
+    fn own() -> Inventory {
+        Inventory {
+            progs: [41].into(),
+            maps: [7].into(),
+            links: [(3, 41)].into(),
+        }
+    }
+
+    #[test]
+    fn records_decode_and_bad_ones_are_refused() {
+        let call = BpfCall::decode(&record(9, cmd::MAP_GET_FD_BY_ID, 7, 0)).expect("decodes");
+        assert_eq!((call.pid, call.tid, call.first), (9, 10, 7));
+        assert_eq!(call.comm, b"bpf\x1btoo");
+        assert_eq!(call.command_name(), "BPF_MAP_GET_FD_BY_ID");
+        assert!(call.is_handle());
+        let bytes = record(9, cmd::MAP_GET_FD_BY_ID, 7, 0);
+        assert_eq!(
+            BpfCall::decode(&bytes[..20]),
+            Err(BpfRecordError::TooShort(20))
+        );
+        let mut other = bytes.clone();
+        other[..4].copy_from_slice(&40u32.to_ne_bytes());
+        assert_eq!(BpfCall::decode(&other), Err(BpfRecordError::Kind(40)));
+    }
+
+    #[test]
+    fn ids_of_our_objects_match_and_others_are_ignored() {
+        let mut watch = BpfWatch::new(own(), PathBuf::from("/nonexistent"));
+        let now = Instant::now();
+        let decode = |pid, c, first| BpfCall::decode(&record(pid, c, first, 0)).expect("ok");
+        assert_eq!(
+            watch.check(&decode(1, cmd::PROG_GET_FD_BY_ID, 41), now),
+            Some(Object::Prog(41))
+        );
+        assert_eq!(
+            watch.check(&decode(2, cmd::PROG_GET_FD_BY_ID, 42), now),
+            None
+        );
+        assert_eq!(
+            watch.check(&decode(2, cmd::MAP_GET_FD_BY_ID, 41), now),
+            None
+        );
+        assert!(matches!(
+            watch.check(&decode(2, cmd::LINK_GET_FD_BY_ID, 3), now),
+            Some(Object::Link { id: 3, .. })
+        ));
+        // fd-based commands whose fd cannot be resolved are not guessed at.
+        assert_eq!(watch.check(&decode(2, cmd::MAP_UPDATE_ELEM, 5), now), None);
+    }
+
+    #[test]
+    fn repeats_are_reported_once_per_window() {
+        let mut watch = BpfWatch::new(own(), PathBuf::from("/nonexistent"));
+        let t0 = Instant::now();
+        let call = BpfCall::decode(&record(1, cmd::PROG_GET_FD_BY_ID, 41, 0)).expect("ok");
+        assert!(watch.check(&call, t0).is_some());
+        assert!(watch.check(&call, t0 + Duration::from_secs(1)).is_none());
+        assert!(watch.check(&call, t0 + REPEAT_WINDOW).is_some());
+    }
+
+    #[test]
+    fn fds_resolve_through_the_callers_fdinfo() {
+        let root = std::env::temp_dir().join(format!("protect-fdinfo-{}", std::process::id()));
+        let fdinfo = root.join("55/fdinfo");
+        std::fs::create_dir_all(&fdinfo).expect("dir");
+        std::fs::write(fdinfo.join("4"), "map_type:\t1\nmap_id:\t7\n").expect("write");
+        std::fs::write(
+            fdinfo.join("6"),
+            "link_type:\tperf\nlink_id:\t3\nprog_id:\t41\n",
+        )
+        .expect("write");
+        let mut watch = BpfWatch::new(own(), root.clone());
+        let now = Instant::now();
+        let call =
+            |c, first, second| BpfCall::decode(&record(55, c, first, second)).expect("decodes");
+        assert_eq!(
+            watch.check(&call(cmd::MAP_DELETE_ELEM, 4, 0), now),
+            Some(Object::Map(7))
+        );
+        assert_eq!(
+            watch.check(&call(cmd::MAP_DELETE_BATCH, 0, 4), now),
+            Some(Object::Map(7))
+        );
+        assert!(matches!(
+            watch.check(&call(cmd::LINK_DETACH, 6, 0), now),
+            Some(Object::Link { id: 3, .. })
+        ));
+        let change = call(cmd::LINK_UPDATE, 6, 0);
+        assert!(!change.is_handle());
+        std::fs::remove_dir_all(&root).expect("cleanup");
+    }
+}

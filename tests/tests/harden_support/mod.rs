@@ -147,15 +147,15 @@ pub fn exec_seen(sensor: &mut Sensor, token: &str, i: usize) -> anyhow::Result<(
         .status()?;
     sensor.wait_for(Duration::from_secs(60), |d| {
         sensor_tests::field_str(d, "event.action") == Some("exec")
-            && sensor_tests::field_str(d, "process.command_line")
-                .is_some_and(|c| c.contains(&arg))
+            && sensor_tests::field_str(d, "process.command_line").is_some_and(|c| c.contains(&arg))
     })?;
     Ok(())
 }
 
 /// Whether any correlation alert of rule `id` was written so far.
 pub fn correlation_fired(sensor: &mut Sensor, id: &str) -> anyhow::Result<bool> {
-    Ok(sensor.drain()?.iter().any(|d| {
-        sensor_tests::is_alert(d) && sensor_tests::field_str(d, "rule.id") == Some(id)
-    }))
+    Ok(sensor
+        .drain()?
+        .iter()
+        .any(|d| sensor_tests::is_alert(d) && sensor_tests::field_str(d, "rule.id") == Some(id)))
 }
