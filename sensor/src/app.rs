@@ -176,7 +176,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         reload,
         guard: crate::protect::Guard::new(),
         tamper,
-        bpf_watch: crate::protect::bpf::BpfWatch::new(own_objects, "/proc".into()),
+        bpf_watch: crate::protect::bpf::BpfWatch::new(own_objects, args.proc_root.clone()),
         last_self_check: Instant::now(),
         self_check_failed: false,
     };
