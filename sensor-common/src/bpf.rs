@@ -66,6 +66,22 @@ pub const BPF_TP_CMD_OFFSET: usize = 16;
 /// Offset of `uattr` in the `syscalls:sys_enter_bpf` record.
 pub const BPF_TP_UATTR_OFFSET: usize = 24;
 
+/// Capacity of the kernel's set of the sensor's own object ids (`OWN_IDS`).
+pub const OWN_IDS_MAX: u32 = 1024;
+
+/// Key of an id in `OWN_IDS`: what the id names (program, map or link: these are separate id
+/// spaces) in the high half, the id in the low half. `None` for commands that name no id.
+#[inline(always)]
+pub const fn own_id_key(command: u32, id: u32) -> Option<u64> {
+    let space: u64 = match command {
+        cmd::PROG_GET_FD_BY_ID => 1,
+        cmd::MAP_GET_FD_BY_ID => 2,
+        cmd::LINK_GET_FD_BY_ID => 3,
+        _ => return None,
+    };
+    Some(space << 32 | id as u64)
+}
+
 /// Offset of `map_fd` in `bpf_attr.batch` (after four 64-bit pointers and `count`).
 pub const BATCH_MAP_FD_OFFSET: usize = 36;
 

@@ -107,6 +107,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
                 warn!(%err, "cannot list own BPF objects; bpf() tamper alerts and self-check off");
             })
             .unwrap_or_default();
+    // Read above, so OWN_IDS lists itself too.
+    if let Err(err) = own_objects.publish(&mut ebpf) {
+        warn!(%err, "kernel-side id filter unavailable; bpf() handle alerts are off");
+    }
     info!(
         programs = own_objects.progs.len(),
         maps = own_objects.maps.len(),

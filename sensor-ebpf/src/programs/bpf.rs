@@ -9,10 +9,15 @@ use aya_ebpf::{
 };
 use sensor_common::{
     BATCH_MAP_FD_OFFSET, BPF_CMD_KIND, BPF_TP_CMD_OFFSET, BPF_TP_UATTR_OFFSET, BpfCmdRecord,
-    bpf::cmd, is_batch,
+    bpf::{cmd, own_id_key},
+    is_batch,
 };
 
-use crate::{config, emit::fill_header_raw, maps::TAMPER};
+use crate::{
+    config,
+    emit::fill_header_raw,
+    maps::{OWN_IDS, TAMPER},
+};
 
 // match-proto: sys_enter_bpf(int cmd, union bpf_attr *uattr, unsigned int size)
 #[tracepoint]
@@ -38,6 +43,14 @@ pub fn sys_enter_bpf(ctx: TracePointContext) -> u32 {
         unreadable = 1;
         [0; 2]
     });
+    // A handle on someone else's object is none of our business (and `bpftool prog list`
+    // takes one on every program of the host).
+    if let Some(key) = own_id_key(command, head[0])
+        // SAFETY: a plain lookup; the value is not used.
+        && unsafe { OWN_IDS.get(&key) }.is_none()
+    {
+        return 0;
+    }
     let second = if is_batch(command) {
         // SAFETY: as above.
         unsafe { bpf_probe_read_user((uattr + BATCH_MAP_FD_OFFSET as u64) as *const u32) }

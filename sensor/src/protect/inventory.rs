@@ -64,6 +64,17 @@ pub struct Inventory {
     pub links: BTreeMap<u32, u32>,
 }
 
+/// Why the ids could not be handed to the kernel side.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The eBPF object has no `OWN_IDS` map (a build mismatch).
+    #[error("OWN_IDS map missing from the eBPF object")]
+    Missing,
+    /// The map refused an entry.
+    #[error("filling OWN_IDS: {0}")]
+    Map(#[from] aya::maps::MapError),
+}
+
 /// Something the self-check found wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
@@ -121,6 +132,38 @@ impl Inventory {
             }
         }
         Ok(inventory)
+    }
+
+    /// The `OWN_IDS` keys of these objects (see `sensor_common::bpf::own_id_key`).
+    pub fn kernel_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        use sensor_common::bpf::{cmd, own_id_key};
+        let progs = self
+            .progs
+            .iter()
+            .filter_map(|id| own_id_key(cmd::PROG_GET_FD_BY_ID, *id));
+        let maps = self
+            .maps
+            .iter()
+            .filter_map(|id| own_id_key(cmd::MAP_GET_FD_BY_ID, *id));
+        let links = self
+            .links
+            .keys()
+            .filter_map(|id| own_id_key(cmd::LINK_GET_FD_BY_ID, *id));
+        progs.chain(maps).chain(links)
+    }
+
+    /// Writes the ids into the kernel side's `OWN_IDS` set, which reports handles taken on
+    /// these objects only. Needs `bpf()`: call before the capability drop.
+    pub fn publish(&self, ebpf: &mut aya::Ebpf) -> Result<usize, PublishError> {
+        let map = ebpf.map_mut("OWN_IDS").ok_or(PublishError::Missing)?;
+        let mut set: aya::maps::HashMap<&mut aya::maps::MapData, u64, u8> =
+            aya::maps::HashMap::try_from(map)?;
+        let mut n = 0;
+        for key in self.kernel_keys() {
+            set.insert(&key, &1, 0)?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Whether `object` is one of ours.
@@ -201,6 +244,17 @@ mod tests {
             ]
         );
         assert!(start.owns(Object::Link { id: 101, prog: 0 }));
+        let keys: Vec<u64> = start.kernel_keys().collect();
+        assert_eq!(
+            keys,
+            [
+                1 << 32 | 1,
+                1 << 32 | 2,
+                2 << 32 | 10,
+                3 << 32 | 100,
+                3 << 32 | 101
+            ]
+        );
         assert!(!start.owns(Object::Map(11)));
     }
 
