@@ -2,6 +2,7 @@
 //! nothing but `./x test` and `./x run`.
 
 mod bench;
+mod fuzz;
 mod run;
 mod test;
 
@@ -18,7 +19,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Format and lint checks, unit tests, then the privileged kernel tests; ends with a
+    /// Format and lint checks, unit tests, cargo-fuzz targets (`FUZZ_SECONDS` each, default
+    /// 60), then the privileged kernel tests; ends with a
     /// one-line summary of every test that ran.
     Test(test::TestArgs),
     /// Overhead next to no monitor and auditd, kernel time per hook, exec-rate sweep and
