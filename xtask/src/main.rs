@@ -26,6 +26,8 @@ enum Command {
     /// Overhead next to no monitor and auditd, kernel time per hook, exec-rate sweep and
     /// highest loss-free rate; prints a table and writes JSON (issue 10; needs root).
     Bench(bench::BenchArgs),
+    /// Only the cargo-fuzz step of `test`: every fuzz target for `FUZZ_SECONDS` (default 60).
+    Fuzz,
     /// Build the release binary and run `sensor run` with the given arguments.
     Run {
         /// Arguments passed to `sensor run`.
@@ -39,6 +41,13 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Run { args } => run::run(&args),
+        Command::Fuzz => fuzz::run(&workspace_root(), env!("CARGO")).map(|(_, failed)| {
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
     };
     match result {
         Ok(code) => code,
