@@ -4,6 +4,7 @@ mod accessor;
 mod bench;
 mod builtin;
 mod correlation;
+mod lanes;
 mod malformed;
 mod modifiers;
 mod sigmahq;
