@@ -3,6 +3,7 @@
 //! rules can use every ECS field a recording carries.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use rsigma_eval::event::EventValue;
 use serde_json::Value;
@@ -15,6 +16,8 @@ pub struct RecordedEvent<'v> {
     doc: &'v Value,
     time_unix_ns: i128,
     category: Category,
+    // Rules read the same few fields again and again; each nested-map walk is done once.
+    found: [OnceCell<Option<&'v Value>>; Field::COUNT],
 }
 
 impl<'v> RecordedEvent<'v> {
@@ -28,6 +31,16 @@ impl<'v> RecordedEvent<'v> {
             doc,
             time_unix_ns,
             category: categorize(doc),
+            found: std::array::from_fn(|_| OnceCell::new()),
+        }
+    }
+
+    /// The value stored at `field`'s ECS path, looked up at most once per event.
+    fn at(&self, field: Field) -> Option<&'v Value> {
+        let doc = self.doc;
+        match self.found.get(field as usize) {
+            Some(cell) => *cell.get_or_init(|| lookup(doc, field.ecs_path())),
+            None => lookup(doc, field.ecs_path()),
         }
     }
 }
@@ -77,7 +90,7 @@ impl FieldSource for RecordedEvent<'_> {
     fn field(&self, field: Field) -> Option<EventValue<'_>> {
         match field {
             Field::Initiated => {
-                let action = lookup(self.doc, "event.action")?.as_str()?;
+                let action = self.at(Field::EventAction)?.as_str()?;
                 let initiated = match action {
                     "connect" => "true",
                     "accept" => "false",
@@ -86,12 +99,12 @@ impl FieldSource for RecordedEvent<'_> {
                 Some(EventValue::Str(Cow::Borrowed(initiated)))
             }
             Field::CommandLine | Field::ParentCommandLine => {
-                let (line, args) = if field == Field::CommandLine {
-                    ("process.command_line", "process.args")
+                let args = if field == Field::CommandLine {
+                    "process.args"
                 } else {
-                    ("process.parent.command_line", "process.parent.args")
+                    "process.parent.args"
                 };
-                if let Some(v) = lookup(self.doc, line) {
+                if let Some(v) = self.at(field) {
                     return Some(EventValue::from(v));
                 }
                 // Older recordings carry only the argument vector.
@@ -99,7 +112,7 @@ impl FieldSource for RecordedEvent<'_> {
                 let joined: Vec<&str> = args.iter().filter_map(Value::as_str).collect();
                 Some(EventValue::Str(Cow::Owned(joined.join(" "))))
             }
-            _ => lookup(self.doc, field.ecs_path()).map(EventValue::from),
+            _ => self.at(field).map(EventValue::from),
         }
     }
 
