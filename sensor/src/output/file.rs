@@ -5,10 +5,6 @@
 //! `PATH` is opened. So at most `keep` rotated files exist beside the live one, and every line
 //! is whole in exactly one file. A single line larger than `max_bytes` still gets written, into
 //! a file of its own. `max_bytes = 0` disables rotation.
-//!
-//! Only regular files are rotated. A character device, FIFO or socket (`/dev/null`,
-//! `/dev/stdout`, a named pipe read by a shipper) is written as it is: renaming `/dev/null` to
-//! `/dev/null.1` and creating a regular file in its place would break every program on the host.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -42,18 +38,7 @@ impl FileSink {
     /// Opens (creating) `path` for appending.
     pub fn open(path: &Path, rotation: Rotation) -> Result<FileSink, OutputError> {
         let file = open_append(path)?;
-        let metadata = file
-            .metadata()
-            .map_err(|e| OutputError::io(format!("inspecting {}", path.display()), e))?;
-        let rotation = if metadata.is_file() {
-            rotation
-        } else {
-            Rotation {
-                max_bytes: 0,
-                ..rotation
-            }
-        };
-        let size = metadata.len();
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(FileSink {
             path: path.to_owned(),
             rotation,
@@ -228,36 +213,6 @@ mod tests {
         sink.write_batch(&(0..50).map(doc).collect::<Vec<_>>())
             .unwrap();
         assert_eq!(fs::read(&path).unwrap().len(), 500);
-        assert!(!numbered(&path, 1).exists());
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn a_fifo_is_never_rotated() {
-        use std::os::unix::ffi::OsStrExt as _;
-        use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
-        let dir = crate::output::spool::tests::temp_dir("fifo");
-        let path = dir.join("events.fifo");
-        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-        // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
-        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
-        // A reader must exist before a writer can open a FIFO without blocking.
-        let _reader = File::options()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&path)
-            .unwrap();
-        let mut sink = FileSink::open(
-            &path,
-            Rotation {
-                max_bytes: 30,
-                keep: 2,
-            },
-        )
-        .unwrap();
-        sink.write_batch(&(0..10).map(doc).collect::<Vec<_>>())
-            .unwrap();
-        assert!(fs::metadata(&path).unwrap().file_type().is_fifo());
         assert!(!numbered(&path, 1).exists());
         fs::remove_dir_all(dir).unwrap();
     }
