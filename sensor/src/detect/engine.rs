@@ -1,6 +1,7 @@
 //! The detection engine: rsigma's compiled detection and correlation engine, fed through our
 //! field accessor, turning matches into ECS alerts.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use rsigma_eval::{
     CorrelationConfig, CorrelationEngine, CorrelationEventMode, EvaluationResult, ResultBody,
     TimestampFallback,
 };
+use rsigma_parser::SigmaCollection;
 use serde_json::Value;
 
 use super::DetectError;
@@ -85,6 +87,34 @@ impl AlertSink for Vec<Value> {
     }
 }
 
+/// What the correlation engine needs: the correlations and the rules they name (their
+/// identities and `generate` flags). Single-event detection runs in the lanes, so compiling
+/// every other rule a second time would only cost start-up time and memory. Filter rules may
+/// name any rule, so a collection with filters is kept whole.
+fn correlation_part(collection: &SigmaCollection) -> Cow<'_, SigmaCollection> {
+    if !collection.filters.is_empty() {
+        return Cow::Borrowed(collection);
+    }
+    let named = |r: &rsigma_parser::SigmaRule| {
+        collection.correlations.iter().any(|c| {
+            c.rules
+                .iter()
+                .any(|n| Some(n) == r.id.as_ref() || Some(n) == r.name.as_ref())
+        })
+    };
+    Cow::Owned(SigmaCollection {
+        rules: collection
+            .rules
+            .iter()
+            .filter(|r| named(r))
+            .cloned()
+            .collect(),
+        correlations: collection.correlations.clone(),
+        filters: Vec::new(),
+        diagnostics: Vec::new(),
+    })
+}
+
 /// Evaluates rules against events and produces alerts.
 pub struct Engine {
     // Correlation state only: single-event detection runs in `lanes`, and its results are fed
@@ -113,7 +143,7 @@ impl Engine {
         };
         let mut inner = CorrelationEngine::new(corr_config);
         inner
-            .add_collection(&rules.collection)
+            .add_collection(&correlation_part(&rules.collection))
             .map_err(|e| DetectError::Compile(e.to_string()))?;
         let meta = rules
             .meta
