@@ -112,6 +112,19 @@ impl FieldSource for RecordedEvent<'_> {
                 let joined: Vec<&str> = args.iter().filter_map(Value::as_str).collect();
                 Some(EventValue::Str(Cow::Owned(joined.join(" "))))
             }
+            Field::Stdin | Field::Stdout | Field::Stderr => {
+                if let Some(v) = self.at(field) {
+                    return Some(EventValue::from(v));
+                }
+                // `sensor run --events` writes the three kinds as one array, fd order.
+                let fd = match field {
+                    Field::Stdin => 0,
+                    Field::Stdout => 1,
+                    _ => 2,
+                };
+                let kinds = lookup(self.doc, "sensor.stdio")?.as_array()?;
+                kinds.get(fd).map(EventValue::from)
+            }
             _ => self.at(field).map(EventValue::from),
         }
     }
@@ -207,6 +220,22 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("garbage"), None);
         assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn stdio_reads_the_event_outputs_array_and_the_named_form() {
+        let array = serde_json::json!({"sensor": {"stdio": ["socket", "pipe", "tty"]}});
+        let named = serde_json::json!({"sensor": {"stdio": {"stdin": "socket"}}});
+        let str_of = |doc: &Value, f: Field| {
+            RecordedEvent::new(doc)
+                .field(f)
+                .and_then(|v| v.as_str().map(|s| s.into_owned()))
+        };
+        assert_eq!(str_of(&array, Field::Stdin).as_deref(), Some("socket"));
+        assert_eq!(str_of(&array, Field::Stdout).as_deref(), Some("pipe"));
+        assert_eq!(str_of(&array, Field::Stderr).as_deref(), Some("tty"));
+        assert_eq!(str_of(&named, Field::Stdin).as_deref(), Some("socket"));
+        assert_eq!(str_of(&named, Field::Stdout), None);
     }
 
     #[test]
