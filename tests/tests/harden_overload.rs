@@ -61,6 +61,32 @@ fn storm_keeps_sensor_up_bounded_counted_and_detecting() -> anyhow::Result<()> {
     drop(storm);
     assert!(health.contains(" 200 "), "{health}");
 
+    // Detection resumes once the sensor has worked through the backlog: while the ring is still
+    // full, new events are dropped (and counted), the reverse shell's exec among them. A debug
+    // build on a 2-core machine needs a while for a full 4 MiB ring.
+    let caught_up = Instant::now();
+    loop {
+        sensor.drain()?;
+        let metrics = http_get(&addr, "/metrics")?;
+        let used = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("sensor_ringbuf_used_bytes{ring=\"events\"} "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .ok_or_else(|| anyhow::anyhow!("no sensor_ringbuf_used_bytes in:\n{metrics}"))?;
+        if used < 64.0 * 1024.0 {
+            break;
+        }
+        assert!(
+            caught_up.elapsed() < Duration::from_secs(180),
+            "the sensor did not catch up within 180 s after the storm ({used} bytes still queued)"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "overload: backlog read {:?} after the storm",
+        caught_up.elapsed()
+    );
+
     // Reverse shell right after the storm.
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
