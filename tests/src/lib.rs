@@ -48,6 +48,9 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}x{nanos:08x}", std::process::id())
 }
 
+/// The longest [`Sensor::drain`] keeps reading.
+pub const DRAIN_BUDGET: Duration = Duration::from_secs(10);
+
 /// A running sensor whose stdout (events) is collected line by line.
 pub struct Sensor {
     child: Child,
@@ -184,7 +187,12 @@ impl Sensor {
 
     /// Every JSON line received so far (after draining what is pending).
     pub fn drain(&mut self) -> anyhow::Result<&[Value]> {
-        while let Ok(line) = self.lines.try_recv() {
+        // Bounded: a sensor under a storm can write lines faster than a debug-built test parses
+        // them, and the pending queue would then never be empty.
+        let deadline = Instant::now() + DRAIN_BUDGET;
+        while Instant::now() < deadline
+            && let Ok(line) = self.lines.try_recv()
+        {
             let value: Value = serde_json::from_str(&line)
                 .with_context(|| format!("sensor wrote a line that is not JSON: {line:?}"))?;
             self.seen.push(value);
