@@ -164,18 +164,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rotation_keeps_n_files_with_whole_lines() {
-        let dir = crate::output::spool::tests::temp_dir("rotate");
-        let path = dir.join("events.json");
-        let mut sink = FileSink::open(
-            &path,
+    /// A sink that rotates every 3 lines of [`doc`] and keeps 2 files.
+    fn small_rotating(path: &Path) -> FileSink {
+        FileSink::open(
+            path,
             Rotation {
                 max_bytes: 30,
                 keep: 2,
             },
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn rotation_keeps_n_files_with_whole_lines() {
+        let dir = crate::output::spool::tests::temp_dir("rotate");
+        let path = dir.join("events.json");
+        let mut sink = small_rotating(&path);
         let docs: Vec<Doc> = (0..10).map(doc).collect();
         sink.write_batch(&docs).unwrap();
         let read = |p: PathBuf| fs::read_to_string(p).unwrap();
@@ -192,14 +197,7 @@ mod tests {
         assert!(!numbered(&path, 3).exists());
         // Reopening continues from the live file's size.
         drop(sink);
-        let mut sink = FileSink::open(
-            &path,
-            Rotation {
-                max_bytes: 30,
-                keep: 2,
-            },
-        )
-        .unwrap();
+        let mut sink = small_rotating(&path);
         sink.write_batch(&[doc(10), doc(11), doc(12)]).unwrap();
         assert_eq!(read(path.clone()), "{\"n\":012}\n");
         assert_eq!(
@@ -247,14 +245,7 @@ mod tests {
             .custom_flags(libc::O_NONBLOCK)
             .open(&path)
             .unwrap();
-        let mut sink = FileSink::open(
-            &path,
-            Rotation {
-                max_bytes: 30,
-                keep: 2,
-            },
-        )
-        .unwrap();
+        let mut sink = small_rotating(&path);
         sink.write_batch(&(0..10).map(doc).collect::<Vec<_>>())
             .unwrap();
         assert!(fs::metadata(&path).unwrap().file_type().is_fifo());
