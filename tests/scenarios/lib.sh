@@ -326,12 +326,16 @@ scn__kill_tree() {
 # Every process that carries this run's SCN_RUN_ID, except this shell. Pure bash on purpose:
 # a grep child would carry the id too and find itself.
 scn__run_pids() {
-    local e pid kv
+    local e pid kv comm
     for e in /proc/[0-9]*/environ; do
         pid=${e#/proc/}
         pid=${pid%/environ}
         [ "$pid" = "$$" ] && continue
         [ "$pid" = "${BASHPID:-$$}" ] && continue
+        # Never a sensor's environment: a sensor never carries the id, and its self-protection
+        # rightly alerts (high) on another process opening /proc/<sensor>/environ.
+        { IFS= read -r comm <"/proc/$pid/comm"; } 2>/dev/null || continue
+        [ "$comm" = sensor ] && continue
         {
             while IFS= read -r -d '' kv; do
                 if [ "$kv" = "SCN_RUN_ID=$SCN_RUN_ID" ]; then

@@ -88,7 +88,7 @@ fn start_sensor() -> Sensor {
 
 #[test]
 fn every_attack_scenario_raises_an_attributed_alert_and_benign_work_stays_quiet() {
-    // Opt-in until every scenario is detected (issue 6 is open: 12 of 91 attack variants are
+    // Opt-in until every scenario is detected (issue 6 is open: 2 of 91 attack variants are
     // still missed, see tests/scenarios/README.md); `SENSOR_E2E=1 ./x test scenarios_e2e`.
     if std::env::var_os("SENSOR_E2E").is_none_or(|v| v != "1") {
         eprintln!("SKIPPED scenarios_e2e: set SENSOR_E2E=1 to run the end-to-end scenario suite");

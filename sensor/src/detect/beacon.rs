@@ -4,6 +4,12 @@
 //! `min_connections` within `window_secs` and the coefficient of variation (standard deviation /
 //! mean) of the intervals between them is at most `max_cv`, the flow is reported once.
 //!
+//! One connection can produce two connect events: a non-blocking connect (Perl's `Timeout`,
+//! many HTTP clients) returns EINPROGRESS and the program calls connect again to learn the
+//! outcome. Both calls report the socket's local port, so a connect from the same local port as
+//! the flow's previous one is the same connection and is not counted again (otherwise the
+//! intervals alternate between microseconds and the real period, and no flow looks regular).
+//!
 //! State is bounded: at most `max_flows` flows (the least recently seen is evicted first), at
 //! most `2 * min_connections` timestamps per flow. Keys are 64-bit hashes of the triple, so the
 //! hot path allocates nothing.
@@ -57,6 +63,8 @@ pub struct BeaconHit {
 struct Flow {
     times_ns: VecDeque<i128>,
     last_seen_ns: i128,
+    /// Local port of the last counted connect (0: unknown).
+    last_source_port: u64,
     reported: bool,
 }
 
@@ -91,12 +99,14 @@ impl BeaconDetector {
         self.flows.len()
     }
 
-    /// Records one outgoing connection; returns a hit the first time its flow looks regular.
+    /// Records one outgoing connect from local port `source_port` (0 when unknown); returns a
+    /// hit the first time its flow looks regular.
     pub fn observe(
         &mut self,
         entity: &str,
         ip: &str,
         port: u64,
+        source_port: u64,
         time_ns: i128,
     ) -> Option<BeaconHit> {
         let mut hasher = DefaultHasher::new();
@@ -109,6 +119,11 @@ impl BeaconDetector {
         let cap = self.config.min_connections * 2;
         let flow = self.flows.entry(key).or_default();
         flow.last_seen_ns = time_ns;
+        if source_port != 0 && source_port == flow.last_source_port {
+            // The second connect of a non-blocking connection.
+            return None;
+        }
+        flow.last_source_port = source_port;
         flow.times_ns.push_back(time_ns);
         while flow.times_ns.len() > cap
             || flow
@@ -202,7 +217,7 @@ mod tests {
     fn feed(d: &mut BeaconDetector, times_s: &[f64]) -> Vec<Option<BeaconHit>> {
         times_s
             .iter()
-            .map(|t| d.observe("e1", "198.51.100.2", 443, (t * 1e9) as i128))
+            .map(|t| d.observe("e1", "198.51.100.2", 443, 0, (t * 1e9) as i128))
             .collect()
     }
 
@@ -233,12 +248,43 @@ mod tests {
         let mut d = BeaconDetector::new(config);
         // Alternating destinations: each flow alone is regular.
         for i in 0..5 {
-            assert!(d.observe("e1", "a", 1, i * 4 * S).is_none());
-            assert!(d.observe("e1", "b", 1, i * 4 * S + S).is_none());
+            assert!(d.observe("e1", "a", 1, 0, i * 4 * S).is_none());
+            assert!(d.observe("e1", "b", 1, 0, i * 4 * S + S).is_none());
         }
         // 4 s apart with a 10 s window: never 6 in the window.
         assert_eq!(d.flows(), 2);
-        assert!(d.observe("e1", "a", 1, 20 * S).is_none());
+        assert!(d.observe("e1", "a", 1, 0, 20 * S).is_none());
+    }
+
+    #[test]
+    fn a_non_blocking_connect_counts_once() {
+        // EINPROGRESS then the completing connect, same local port, every 0.3 s.
+        let mut d = BeaconDetector::new(BeaconConfig::default());
+        let mut hit = None;
+        for i in 0..8u64 {
+            let t = i128::from(i) * 300_000_000;
+            let port = 40_000 + i;
+            hit = hit.or(d.observe("e1", "a", 9001, port, t));
+            // The completing call never counts.
+            assert!(d.observe("e1", "a", 9001, port, t + 150_000).is_none());
+        }
+        let hit = hit.expect("a regular flow of 8 connections");
+        assert_eq!(hit.connections, 6);
+        assert!((hit.mean_interval_secs - 0.3).abs() < 0.01);
+        // Without ports every event counts, and the alternating intervals are irregular.
+        let mut d = BeaconDetector::new(BeaconConfig::default());
+        let hits: Vec<_> = (0..16i128)
+            .map(|i| {
+                d.observe(
+                    "e1",
+                    "a",
+                    9001,
+                    0,
+                    (i / 2) * 300_000_000 + (i % 2) * 150_000,
+                )
+            })
+            .collect();
+        assert!(hits.iter().all(Option::is_none));
     }
 
     #[test]
@@ -249,7 +295,7 @@ mod tests {
         };
         let mut d = BeaconDetector::new(config);
         for i in 0..100 {
-            d.observe(&format!("e{i}"), "a", 1, i128::from(i) * S);
+            d.observe(&format!("e{i}"), "a", 1, 0, i128::from(i) * S);
         }
         assert!(d.flows() <= 4);
         assert!(d.evictions() >= 96);

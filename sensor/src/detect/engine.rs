@@ -219,7 +219,14 @@ impl Engine {
             let port = port
                 .as_u64()
                 .or_else(|| port.as_str().and_then(|p| p.parse().ok()))?;
-            let hit = detector.observe(entity, ip, port, source.time_unix_ns())?;
+            // The local port tells a non-blocking connect's second call from a new connection.
+            let source_port = text(Field::SourcePort)
+                .and_then(|p| {
+                    p.as_u64()
+                        .or_else(|| p.as_str().and_then(|s| s.parse().ok()))
+                })
+                .unwrap_or(0);
+            let hit = detector.observe(entity, ip, port, source_port, source.time_unix_ns())?;
             let group = vec![
                 ("process.entity_id".to_string(), entity.to_string()),
                 ("destination".to_string(), format!("{ip}:{port}")),

@@ -37,6 +37,9 @@ pub enum Field {
     ParentPid,
     /// `process.parent.entity_id`.
     ParentEntityId,
+    /// `sensor.launcher.entity_id`: the nearest ancestor that is neither a `sh -c` wrapper nor
+    /// a forked copy of the process's own program (see [`super::launcher`]).
+    LauncherEntityId,
     /// `user.id`.
     UserId,
     /// `user.name`.
@@ -69,6 +72,9 @@ pub enum Field {
     Stdout,
     /// `sensor.stdio.stderr`.
     Stderr,
+    /// `sensor.stdio.parent_stdin`: what the parent's fd 0 was at its own last exec (tells a
+    /// reverse shell from the shells it runs, which inherit its socket).
+    ParentStdin,
     /// `sensor.exec.memfd`: the executable is a memfd.
     ExeMemfd,
     /// `sensor.exec.deleted`: the executable was unlinked.
@@ -120,6 +126,7 @@ pub const ECS_NAMES: &[(&str, Field)] = &[
     ("process.parent.command_line", Field::ParentCommandLine),
     ("process.parent.pid", Field::ParentPid),
     ("process.parent.entity_id", Field::ParentEntityId),
+    ("sensor.launcher.entity_id", Field::LauncherEntityId),
     ("user.id", Field::UserId),
     ("user.name", Field::UserName),
     ("group.id", Field::GroupId),
@@ -135,6 +142,7 @@ pub const ECS_NAMES: &[(&str, Field)] = &[
     ("sensor.stdio.stdin", Field::Stdin),
     ("sensor.stdio.stdout", Field::Stdout),
     ("sensor.stdio.stderr", Field::Stderr),
+    ("sensor.stdio.parent_stdin", Field::ParentStdin),
     ("sensor.exec.memfd", Field::ExeMemfd),
     ("sensor.exec.deleted", Field::ExeDeleted),
     ("container.id", Field::ContainerId),
@@ -202,6 +210,7 @@ pub fn resolve_fast(name: &str) -> Option<Field> {
         "process.parent.command_line" => Field::ParentCommandLine,
         "process.parent.pid" => Field::ParentPid,
         "process.parent.entity_id" => Field::ParentEntityId,
+        "sensor.launcher.entity_id" => Field::LauncherEntityId,
         "user.id" => Field::UserId,
         "user.name" => Field::UserName,
         "group.id" => Field::GroupId,
@@ -217,6 +226,7 @@ pub fn resolve_fast(name: &str) -> Option<Field> {
         "sensor.stdio.stdin" => Field::Stdin,
         "sensor.stdio.stdout" => Field::Stdout,
         "sensor.stdio.stderr" => Field::Stderr,
+        "sensor.stdio.parent_stdin" => Field::ParentStdin,
         "sensor.exec.memfd" => Field::ExeMemfd,
         "sensor.exec.deleted" => Field::ExeDeleted,
         "container.id" => Field::ContainerId,

@@ -9,6 +9,7 @@ use rsigma_eval::event::EventValue;
 
 use super::accessor::{Category, FieldSource};
 use super::fields::Field;
+use super::launcher::{Hop, launcher};
 use crate::context::{EnrichedEvent, ProcessInfo};
 use crate::event::{EventBody, NetEvent, Transport};
 use crate::text;
@@ -150,6 +151,17 @@ impl FieldSource for LiveEvent<'_> {
             | Field::ParentEntityId => {
                 parent_field(ev.parent.as_deref()?, field, &self.parent_command_line)
             }
+            Field::LauncherEntityId => {
+                // Not exec'd since its fork: still a copy of the program that forked it.
+                let forked =
+                    (exec.is_none() && p.exec_count == 0).then_some(p.executable.as_slice());
+                let chain = ev.parent.iter().chain(&ev.ancestors).map(|a| Hop {
+                    executable: &a.executable,
+                    args: &a.args,
+                    entity_id: &a.entity_id,
+                });
+                launcher(forked, chain).map(|id| EventValue::Str(Cow::Borrowed(id)))
+            }
             Field::UserId => Some(owned_str(h.uid.to_string())),
             Field::UserName => p
                 .user_name
@@ -200,6 +212,11 @@ impl FieldSource for LiveEvent<'_> {
             Field::Stdin => self.stdio(0),
             Field::Stdout => self.stdio(1),
             Field::Stderr => self.stdio(2),
+            Field::ParentStdin => ev.parent.as_deref().map(|parent| {
+                EventValue::Str(Cow::Borrowed(crate::output::names::fd_kind(
+                    parent.stdio[0],
+                )))
+            }),
             Field::ExeMemfd => exec.map(|e| EventValue::Bool(e.exe_memfd)),
             Field::ExeDeleted => exec.map(|e| EventValue::Bool(e.exe_deleted)),
             Field::ContainerId => p

@@ -4,8 +4,8 @@
 //! correlations). What is ours: the field accessor both live and recorded events implement
 //! ([`accessor`], [`live`], [`recorded`], with the Sigma-to-ECS names in [`fields`]), rule
 //! loading with file-and-line errors ([`rules`]), the engine wrapper ([`engine`]) and the alert
-//! documents ([`alert`], [`attack`]), and the beaconing analytic Sigma cannot express
-//! ([`beacon`]).
+//! documents ([`alert`], [`attack`]), the beaconing analytic Sigma cannot express
+//! ([`beacon`]) and the launcher lineage field correlations group by ([`launcher`]).
 
 pub mod accessor;
 pub mod alert;
@@ -14,6 +14,7 @@ pub mod beacon;
 pub mod cache;
 pub mod engine;
 pub mod fields;
+pub mod launcher;
 pub mod live;
 pub mod recorded;
 pub mod rules;

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::accessor::{Category, FieldSource};
 use super::fields::Field;
+use super::launcher::{Hop, launcher};
 
 /// A recorded event as the evaluator sees it.
 pub struct RecordedEvent<'v> {
@@ -99,6 +100,10 @@ impl FieldSource for RecordedEvent<'_> {
                 let joined: Vec<&str> = args.iter().filter_map(Value::as_str).collect();
                 Some(EventValue::Str(Cow::Owned(joined.join(" "))))
             }
+            Field::LauncherEntityId => match lookup(self.doc, field.ecs_path()) {
+                Some(v) => Some(EventValue::from(v)),
+                None => recorded_launcher(self.doc).map(|id| EventValue::Str(Cow::Borrowed(id))),
+            },
             _ => lookup(self.doc, field.ecs_path()).map(EventValue::from),
         }
     }
@@ -117,6 +122,40 @@ impl FieldSource for RecordedEvent<'_> {
 
     fn document(&self) -> Value {
         self.doc.clone()
+    }
+}
+
+/// The launcher computed from a recording's `process.ancestors` (parent first), or from
+/// `process.parent` alone in recordings without ancestry.
+fn recorded_launcher(doc: &Value) -> Option<&str> {
+    // `process.previous` is written once a process has exec'd; an exec event is one itself.
+    let exec_d = lookup(doc, "process.previous").is_some()
+        || lookup(doc, "event.action").and_then(Value::as_str) == Some("exec");
+    let forked = lookup(doc, "process.executable")
+        .and_then(Value::as_str)
+        .filter(|_| !exec_d)
+        .map(str::as_bytes);
+    fn hop(a: &Value) -> Option<Hop<'_, Vec<&[u8]>>> {
+        let args = a.get("args").and_then(Value::as_array).map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::as_bytes)
+                .collect()
+        });
+        Some(Hop {
+            // Partial recordings may omit it: such an ancestor is an ordinary program.
+            executable: a
+                .get("executable")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .as_bytes(),
+            args: args.unwrap_or_default(),
+            entity_id: a.get("entity_id").and_then(Value::as_str)?,
+        })
+    }
+    match lookup(doc, "process.ancestors").and_then(Value::as_array) {
+        Some(list) if !list.is_empty() => launcher(forked, list.iter().map_while(hop)),
+        _ => launcher(forked, lookup(doc, "process.parent").and_then(hop)),
     }
 }
 

@@ -21,6 +21,7 @@ fn parent() -> Arc<ProcessInfo> {
         entity_id: "ent-parent".into(),
         executable: b"/usr/sbin/nginx".to_vec(),
         args: vec![b"nginx:".to_vec(), b"worker".to_vec()],
+        stdio: [FdKind::Pipe, FdKind::File, FdKind::File],
         ..ProcessInfo::default()
     })
 }
@@ -102,7 +103,8 @@ fn exec_event_reads_the_same_live_and_recorded() {
         "user": {"id": "33", "name": "www-data", "audit": {"id": "1000"}},
         "group": {"id": "33"},
         "host": {"name": "web1"},
-        "sensor": {"stdio": {"stdin": "socket", "stdout": "socket", "stderr": "tty"},
+        "sensor": {"stdio": {"stdin": "socket", "stdout": "socket", "stderr": "tty",
+                              "parent_stdin": "pipe"},
                    "exec": {"memfd": false, "deleted": true}}
     });
     let recorded = RecordedEvent::new(&doc);
@@ -145,7 +147,8 @@ fn connect_event_reads_the_same_live_and_recorded() {
         "user": {"id": "33", "name": "www-data"},
         "group": {"id": "33"},
         "host": {"name": "web1"},
-        "sensor": {"stdio": {"stdin": "socket", "stdout": "socket", "stderr": "tty"}}
+        "sensor": {"stdio": {"stdin": "socket", "stdout": "socket", "stderr": "tty",
+                              "parent_stdin": "pipe"}}
     });
     let recorded = RecordedEvent::new(&doc);
     assert_eq!(recorded.category(), Category::NetworkConnection);
