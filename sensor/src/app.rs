@@ -349,6 +349,14 @@ impl Pipeline {
             );
             // Latency from the kernel timestamp to the alert leaving the engine.
             self.metrics.detection_latency(latency_ns as f64 / 1e9);
+            // ECS `event.created`: when the sensor made the alert (`@timestamp` is the
+            // triggering event's time), so readers see the detection latency of each alert.
+            if let Some(event) = alert.get_mut("event").and_then(|e| e.as_object_mut()) {
+                event.insert(
+                    "created".into(),
+                    crate::time::rfc3339(crate::time::now_unix_ns()).into(),
+                );
+            }
             self.out.alert(&mut alert);
         }
     }

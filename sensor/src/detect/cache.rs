@@ -3,19 +3,22 @@
 //! the fields rules read. The key is exactly those values (plus the event category), compared
 //! in full, so a hit returns what evaluation would have returned; fields only correlations read
 //! (pids in `group-by`) are not in the key, since correlation state is fed afresh every event.
+//! There is one cache per detection lane ([`super::lanes`]), so the category is not in the key
+//! and each key holds only the fields of that lane's rules, resolved once to [`Field`] ids.
 
-use rsigma_eval::event::{Event, EventValue};
+use rsigma_eval::event::EventValue;
 use rsigma_eval::{EvaluationResult, FieldSource as Origin, RuleFieldSet};
 use rsigma_parser::SigmaCollection;
 
-use super::accessor::Category;
+use super::accessor::FieldSource;
+use super::fields::{Field, resolve_fast};
 
 /// Entries kept before the cache is cleared (bounds memory against unique command lines).
 const MAX_ENTRIES: usize = 8192;
 
 /// Cached detection verdicts, keyed by the values of every field a detection reads.
 pub struct VerdictCache {
-    fields: Vec<String>,
+    fields: Vec<KeyField>,
     // aHash: the key is a few hundred bytes per event, SipHash would cost more than the lookup.
     map: ahash::AHashMap<String, Vec<EvaluationResult>>,
     key: String,
@@ -25,10 +28,23 @@ pub struct VerdictCache {
     pub misses: u64,
 }
 
+/// A field in the key: resolved once, so building a key does no name lookup.
+#[derive(Debug, Clone)]
+enum KeyField {
+    Known(Field),
+    Other(String),
+}
+
 impl VerdictCache {
     /// A cache for `collection`, or `None` when a rule could read a field the key cannot see:
     /// `fieldref` compares with a field named in a value, which the field set does not list.
-    pub fn new(collection: &SigmaCollection, uses_fieldref: bool) -> Option<VerdictCache> {
+    /// `keywords`: some rule searches values without naming a field (the keyword fields are
+    /// then in the key).
+    pub fn new(
+        collection: &SigmaCollection,
+        uses_fieldref: bool,
+        keywords: bool,
+    ) -> Option<VerdictCache> {
         if uses_fieldref {
             return None;
         }
@@ -42,11 +58,26 @@ impl VerdictCache {
             .map(|(name, _)| name.to_string())
             .collect();
         // Keyword rules search these; they are in the key whatever the field set says.
-        for f in super::accessor::KEYWORD_FIELDS {
-            fields.push(f.ecs_path().to_string());
+        if keywords {
+            for f in super::accessor::KEYWORD_FIELDS {
+                fields.push(f.ecs_path().to_string());
+            }
         }
         fields.sort();
         fields.dedup();
+        // Two names of one field (Sigma's and ECS's) read the same value: keep one.
+        let mut known = Vec::new();
+        let fields: Vec<KeyField> = fields
+            .into_iter()
+            .filter_map(|name| match resolve_fast(&name) {
+                Some(field) if known.contains(&field) => None,
+                Some(field) => {
+                    known.push(field);
+                    Some(KeyField::Known(field))
+                }
+                None => Some(KeyField::Other(name)),
+            })
+            .collect();
         Some(VerdictCache {
             fields,
             map: ahash::AHashMap::new(),
@@ -57,17 +88,19 @@ impl VerdictCache {
     }
 
     /// The cached verdicts for `event`, or `evaluate`'s, which are then cached.
-    pub fn get_or_insert<E: Event>(
+    pub fn get_or_insert<S: FieldSource + ?Sized>(
         &mut self,
-        event: &E,
-        category: Category,
+        source: &S,
         evaluate: impl FnOnce() -> Vec<EvaluationResult>,
     ) -> Vec<EvaluationResult> {
         self.key.clear();
-        self.key.push_str(category.sigma_name());
-        for name in &self.fields {
+        for field in &self.fields {
             self.key.push('\u{1}');
-            push_value(&mut self.key, event.get_field(name).as_ref());
+            let value = match field {
+                KeyField::Known(f) => source.field(*f),
+                KeyField::Other(name) => source.other_field(name),
+            };
+            push_value(&mut self.key, value.as_ref());
         }
         if let Some(hit) = self.map.get(self.key.as_str()) {
             self.hits += 1;

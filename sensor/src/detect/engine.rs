@@ -1,22 +1,23 @@
 //! The detection engine: rsigma's compiled detection and correlation engine, fed through our
 //! field accessor, turning matches into ECS alerts.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use rsigma_eval::{
-    CorrelationConfig, CorrelationEngine, CorrelationEventMode, EvaluationResult, ExtractLogSource,
-    ResultBody, TimestampFallback,
+    CorrelationConfig, CorrelationEngine, CorrelationEventMode, EvaluationResult, ResultBody,
+    TimestampFallback,
 };
-use rsigma_parser::LogSource;
+use rsigma_parser::SigmaCollection;
 use serde_json::Value;
 
 use super::DetectError;
 use super::accessor::{Accessor, Category, FieldSource};
 use super::alert::{self, AlertInput};
 use super::beacon::{self, BeaconConfig, BeaconDetector, BeaconHit};
-use super::cache::VerdictCache;
 use super::fields::Field;
+use super::lanes::Lanes;
 use super::live::LiveEvent;
 use super::recorded::RecordedEvent;
 use super::rules::{RuleMeta, RuleSet};
@@ -34,7 +35,8 @@ pub struct EngineConfig {
     pub max_correlation_events: usize,
     /// After a correlation fires for a group, do not fire again for this many seconds.
     pub suppress_secs: Option<u64>,
-    /// Cache detection verdicts by the values of the fields rules read (see [`VerdictCache`]).
+    /// Cache detection verdicts by the values of the fields rules read (see
+    /// [`super::cache::VerdictCache`]).
     pub verdict_cache: bool,
     /// Prefix of alert ids (`event.id` is `<prefix>-<sequence>`). The default is the engine's
     /// start time in hex nanoseconds, so ids stay unique across restarts; replay uses a fixed
@@ -85,26 +87,40 @@ impl AlertSink for Vec<Value> {
     }
 }
 
-/// Tells rsigma which logsource an event belongs to, so rules of other categories are skipped
-/// without being evaluated.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CategoryExtractor;
-
-impl<S: FieldSource + ?Sized> ExtractLogSource<Accessor<'_, S>> for CategoryExtractor {
-    fn extract(&self, event: &Accessor<'_, S>) -> LogSource {
-        // Only the category is set: every loaded rule is a Linux rule (the loader refuses the
-        // others), and leaving product unset saves an allocation per event.
-        LogSource {
-            category: Some(event.0.category().sigma_name().into()),
-            ..LogSource::default()
-        }
+/// What the correlation engine needs: the correlations and the rules they name (their
+/// identities and `generate` flags). Single-event detection runs in the lanes, so compiling
+/// every other rule a second time would only cost start-up time and memory. Filter rules may
+/// name any rule, so a collection with filters is kept whole.
+fn correlation_part(collection: &SigmaCollection) -> Cow<'_, SigmaCollection> {
+    if !collection.filters.is_empty() {
+        return Cow::Borrowed(collection);
     }
+    let named = |r: &rsigma_parser::SigmaRule| {
+        collection.correlations.iter().any(|c| {
+            c.rules
+                .iter()
+                .any(|n| Some(n) == r.id.as_ref() || Some(n) == r.name.as_ref())
+        })
+    };
+    Cow::Owned(SigmaCollection {
+        rules: collection
+            .rules
+            .iter()
+            .filter(|r| named(r))
+            .cloned()
+            .collect(),
+        correlations: collection.correlations.clone(),
+        filters: Vec::new(),
+        diagnostics: Vec::new(),
+    })
 }
 
 /// Evaluates rules against events and produces alerts.
 pub struct Engine {
-    inner: CorrelationEngine<CategoryExtractor>,
-    cache: Option<VerdictCache>,
+    // Correlation state only: single-event detection runs in `lanes`, and its results are fed
+    // to the correlations.
+    inner: CorrelationEngine,
+    lanes: Lanes,
     meta: HashMap<String, Arc<RuleMeta>>,
     clock: BootClock,
     config: EngineConfig,
@@ -125,26 +141,22 @@ impl Engine {
             max_correlation_events: config.max_correlation_events,
             ..CorrelationConfig::default()
         };
-        let mut inner = CorrelationEngine::with_logsource_extractor(corr_config, CategoryExtractor);
+        let mut inner = CorrelationEngine::new(corr_config);
         inner
-            .add_collection(&rules.collection)
+            .add_collection(&correlation_part(&rules.collection))
             .map_err(|e| DetectError::Compile(e.to_string()))?;
         let meta = rules
             .meta
             .iter()
             .map(|m| (m.id.clone(), Arc::new(m.clone())))
             .collect();
-        let cache = if config.verdict_cache {
-            VerdictCache::new(&rules.collection, rules.uses_fieldref)
-        } else {
-            None
-        };
+        let lanes = Lanes::new(rules, config.verdict_cache)?;
         let beacon = config
             .beacon
             .map(|b| (BeaconDetector::new(b), Arc::new(beacon::rule_meta(&b))));
         Ok(Engine {
             inner,
-            cache,
+            lanes,
             meta,
             clock: BootClock::new(),
             config,
@@ -178,15 +190,15 @@ impl Engine {
         if self.inner.state_count() >= self.config.max_state_entries {
             self.tick(secs);
         }
-        let event = Accessor(source);
-        let inner = &self.inner;
-        let detections = match self.cache.as_mut() {
-            Some(cache) => {
-                cache.get_or_insert(&event, source.category(), || inner.evaluate(&event))
-            }
-            None => inner.evaluate(&event),
+        let detections = self.lanes.evaluate(source);
+        // Correlations are fed only by detections: with none, there is nothing to feed (expiry
+        // is `tick`'s job), and skipping the call saves its bookkeeping on almost every event.
+        let results = if detections.is_empty() {
+            Vec::new()
+        } else {
+            self.inner
+                .process_with_detections(&Accessor(source), detections, secs)
         };
-        let results = self.inner.process_with_detections(&event, detections, secs);
         let beacon = self.observe_beacon(source);
         if results.is_empty() && beacon.is_none() {
             return;
@@ -279,7 +291,7 @@ impl Engine {
     /// Counters.
     pub fn stats(&self) -> EngineStats {
         EngineStats {
-            cache_hits: self.cache.as_ref().map_or(0, |c| c.hits),
+            cache_hits: self.lanes.cache_hits(),
             ..self.stats
         }
     }

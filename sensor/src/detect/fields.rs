@@ -150,6 +150,9 @@ pub const ECS_NAMES: &[(&str, Field)] = &[
 ];
 
 impl Field {
+    /// Number of fields (ids are `0..COUNT` as `usize`).
+    pub const COUNT: usize = Field::HostName as usize + 1;
+
     /// Resolves a rule's field name (Sigma or ECS spelling). Sigma names are case-sensitive in
     /// the specification; we accept them exactly as the SigmaHQ rules write them.
     pub fn resolve(name: &str) -> Option<Field> {
@@ -253,6 +256,13 @@ mod tests {
             assert_eq!(resolve_fast(name), Field::resolve(name), "{name}");
         }
         assert_eq!(resolve_fast("commandline"), None);
+    }
+
+    #[test]
+    fn count_covers_every_field() {
+        for (_, f) in SIGMA_NAMES.iter().chain(ECS_NAMES) {
+            assert!((*f as usize) < Field::COUNT, "{f:?}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod beacon;
 pub mod cache;
 pub mod engine;
 pub mod fields;
+pub mod lanes;
 pub mod launcher;
 pub mod live;
 pub mod recorded;

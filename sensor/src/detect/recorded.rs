@@ -3,6 +3,7 @@
 //! rules can use every ECS field a recording carries.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use rsigma_eval::event::EventValue;
 use serde_json::Value;
@@ -16,6 +17,8 @@ pub struct RecordedEvent<'v> {
     doc: &'v Value,
     time_unix_ns: i128,
     category: Category,
+    // Rules read the same few fields again and again; each nested-map walk is done once.
+    found: [OnceCell<Option<&'v Value>>; Field::COUNT],
 }
 
 impl<'v> RecordedEvent<'v> {
@@ -29,6 +32,16 @@ impl<'v> RecordedEvent<'v> {
             doc,
             time_unix_ns,
             category: categorize(doc),
+            found: std::array::from_fn(|_| OnceCell::new()),
+        }
+    }
+
+    /// The value stored at `field`'s ECS path, looked up at most once per event.
+    fn at(&self, field: Field) -> Option<&'v Value> {
+        let doc = self.doc;
+        match self.found.get(field as usize) {
+            Some(cell) => *cell.get_or_init(|| lookup(doc, field.ecs_path())),
+            None => lookup(doc, field.ecs_path()),
         }
     }
 }
@@ -78,7 +91,7 @@ impl FieldSource for RecordedEvent<'_> {
     fn field(&self, field: Field) -> Option<EventValue<'_>> {
         match field {
             Field::Initiated => {
-                let action = lookup(self.doc, "event.action")?.as_str()?;
+                let action = self.at(Field::EventAction)?.as_str()?;
                 let initiated = match action {
                     "connect" => "true",
                     "accept" => "false",
@@ -87,12 +100,12 @@ impl FieldSource for RecordedEvent<'_> {
                 Some(EventValue::Str(Cow::Borrowed(initiated)))
             }
             Field::CommandLine | Field::ParentCommandLine => {
-                let (line, args) = if field == Field::CommandLine {
-                    ("process.command_line", "process.args")
+                let args = if field == Field::CommandLine {
+                    "process.args"
                 } else {
-                    ("process.parent.command_line", "process.parent.args")
+                    "process.parent.args"
                 };
-                if let Some(v) = lookup(self.doc, line) {
+                if let Some(v) = self.at(field) {
                     return Some(EventValue::from(v));
                 }
                 // Older recordings carry only the argument vector.
@@ -100,11 +113,24 @@ impl FieldSource for RecordedEvent<'_> {
                 let joined: Vec<&str> = args.iter().filter_map(Value::as_str).collect();
                 Some(EventValue::Str(Cow::Owned(joined.join(" "))))
             }
-            Field::LauncherEntityId => match lookup(self.doc, field.ecs_path()) {
+            Field::LauncherEntityId => match self.at(field) {
                 Some(v) => Some(EventValue::from(v)),
                 None => recorded_launcher(self.doc).map(|id| EventValue::Str(Cow::Borrowed(id))),
             },
-            _ => lookup(self.doc, field.ecs_path()).map(EventValue::from),
+            Field::Stdin | Field::Stdout | Field::Stderr => {
+                if let Some(v) = self.at(field) {
+                    return Some(EventValue::from(v));
+                }
+                // `sensor run --events` writes the three kinds as one array, fd order.
+                let fd = match field {
+                    Field::Stdin => 0,
+                    Field::Stdout => 1,
+                    _ => 2,
+                };
+                let kinds = lookup(self.doc, "sensor.stdio")?.as_array()?;
+                kinds.get(fd).map(EventValue::from)
+            }
+            _ => self.at(field).map(EventValue::from),
         }
     }
 
@@ -233,6 +259,22 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("garbage"), None);
         assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn stdio_reads_the_event_outputs_array_and_the_named_form() {
+        let array = serde_json::json!({"sensor": {"stdio": ["socket", "pipe", "tty"]}});
+        let named = serde_json::json!({"sensor": {"stdio": {"stdin": "socket"}}});
+        let str_of = |doc: &Value, f: Field| {
+            RecordedEvent::new(doc)
+                .field(f)
+                .and_then(|v| v.as_str().map(|s| s.into_owned()))
+        };
+        assert_eq!(str_of(&array, Field::Stdin).as_deref(), Some("socket"));
+        assert_eq!(str_of(&array, Field::Stdout).as_deref(), Some("pipe"));
+        assert_eq!(str_of(&array, Field::Stderr).as_deref(), Some("tty"));
+        assert_eq!(str_of(&named, Field::Stdin).as_deref(), Some("socket"));
+        assert_eq!(str_of(&named, Field::Stdout), None);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 mod audit;
 mod bpfstats;
+mod detection;
+mod engine;
 mod host;
 mod interrupt;
 mod overhead;
@@ -160,12 +162,29 @@ fn measure_all(
         sensor: sensor_bin,
         sensor_args: &sensor_args,
         secs: args.sweep_secs.unwrap_or(if args.quick { 1 } else { 5 }),
+        scratch: &runner.scratch,
     };
     interrupt::check()?;
     let sweep_rows = sweep::sweep(&cfg, runner, &args.rates)?;
     interrupt::check()?;
     let max_rate = sweep::max_rate(&cfg, runner, &sweep_rows)?;
     let peak_rss_bytes = sweep_rows.iter().filter_map(|r| r.peak_rss_bytes).max();
+    interrupt::check()?;
+    eprintln!("bench: engine throughput (recording a mixed stream, then sensor replay)");
+    let mut engine_notes = Vec::new();
+    let engine = match engine::measure(
+        sensor_bin,
+        &sensor_args,
+        runner,
+        &crate::workspace_root(),
+        &mut engine_notes,
+    ) {
+        Ok(run) => Some(run),
+        Err(e) => {
+            engine_notes.push(format!("engine throughput not measured: {e:#}"));
+            None
+        }
+    };
     drop(audit_guard);
 
     let mut notes = vec![
@@ -176,6 +195,12 @@ fn measure_all(
          does not report one"
             .to_string(),
     ];
+    notes.extend(engine_notes);
+    notes.push(
+        "detection latency: reverse shells to a loopback listener every 100 ms during each \
+         sweep rate; alert event.created minus @timestamp (the event's kernel time)"
+            .to_string(),
+    );
     if args.rates.iter().any(|r| {
         sweep_rows
             .iter()
@@ -205,7 +230,7 @@ fn measure_all(
         sweep: sweep_rows,
         max_rate: Some(max_rate),
         peak_rss_bytes,
-        engine_events_per_second: None,
+        engine,
         notes,
     })
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::bpfstats::{self, StatsGuard};
+use super::detection::{self, ShellScenario};
 use super::report::{MaxRate, SweepRow};
 use super::sensor::{self, Sensor};
 use super::workload::Runner;
@@ -19,6 +20,8 @@ pub struct SweepConfig<'a> {
     pub sensor_args: &'a [String],
     /// Seconds per rate.
     pub secs: u64,
+    /// Folder for the alerts file of each rate.
+    pub scratch: &'a Path,
 }
 
 /// Threads that issue execs: one fork+exec of /bin/true takes ~0.7 ms here, so one thread tops
@@ -33,7 +36,11 @@ fn threads_for(rate: u64) -> u64 {
 
 /// One measured interval under a fresh sensor.
 fn measure(cfg: &SweepConfig, runner: &Runner, rate: u64) -> anyhow::Result<SweepRow> {
-    let sensor = Sensor::start(cfg.sensor, cfg.sensor_args)?;
+    let alerts = cfg.scratch.join(format!("alerts-{rate}.json"));
+    let _ = std::fs::remove_file(&alerts);
+    let mut args = cfg.sensor_args.to_vec();
+    args.push(format!("--alerts={}", alerts.display()));
+    let sensor = Sensor::start(cfg.sensor, &args)?;
     let pid = sensor.pid();
     // Let the start-up work (seeding, first reads) finish before the clock starts.
     std::thread::sleep(Duration::from_millis(300));
@@ -41,7 +48,12 @@ fn measure(cfg: &SweepConfig, runner: &Runner, rate: u64) -> anyhow::Result<Swee
     let progs_before = bpfstats::snapshot(pid);
     let cpu_before = sensor::cpu_ticks(pid);
     let start = Instant::now();
+    // Reverse shells alongside the exec loop: their alerts give the detection latency at this
+    // rate (a few per second, next to hundreds of execs).
+    let shells = ShellScenario::start()?;
     let sample = runner.exec_rate(rate, cfg.secs, threads_for(rate))?;
+    let port = shells.port();
+    drop(shells);
     // The sensor drains what the last execs produced just after the loop ends.
     std::thread::sleep(Duration::from_millis(200));
     let cpu_after = sensor::cpu_ticks(pid);
@@ -50,6 +62,8 @@ fn measure(cfg: &SweepConfig, runner: &Runner, rate: u64) -> anyhow::Result<Swee
     drop(stats);
     let rss = sensor::peak_rss(pid);
     let stopped = sensor.stop()?;
+    let latencies = detection::latencies_ms(&alerts, port).unwrap_or_default();
+    let _ = std::fs::remove_file(&alerts);
 
     let execs = sample.ops as f64;
     let bpf_ns: u64 = bpfstats::diff(&progs_before, &progs_after)
@@ -70,8 +84,9 @@ fn measure(cfg: &SweepConfig, runner: &Runner, rate: u64) -> anyhow::Result<Swee
         bpf_cpu_percent: (bpf_ns > 0).then(|| bpf_ns as f64 / 1e9 / wall * 100.0),
         lost: stopped.lost,
         peak_rss_bytes: rss,
-        detection_latency_p50_ms: None,
-        detection_latency_p99_ms: None,
+        detection_latency_p50_ms: detection::quantile(&latencies, 0.5),
+        detection_latency_p99_ms: detection::quantile(&latencies, 0.99),
+        detection_alerts: latencies.len(),
     })
 }
 

@@ -50,7 +50,7 @@ fn process(pid: u32, exe: &[u8], args: Vec<Vec<u8>>) -> Arc<ProcessInfo> {
     })
 }
 
-fn synthetic(n: usize, unique: bool) -> Vec<EnrichedEvent> {
+pub(super) fn synthetic(n: usize, unique: bool) -> Vec<EnrichedEvent> {
     let host = Arc::new(HostInfo {
         name: "bench".into(),
         ..HostInfo::default()

@@ -4,6 +4,7 @@ mod accessor;
 mod bench;
 mod builtin;
 mod correlation;
+mod lanes;
 mod lineage;
 mod malformed;
 mod modifiers;
