@@ -8,6 +8,7 @@
 #![no_std]
 #![warn(missing_docs)]
 
+pub mod bpf;
 pub mod config;
 pub mod exec;
 pub mod header;
@@ -19,6 +20,10 @@ pub mod process;
 #[cfg(feature = "user")]
 mod pod;
 
+pub use bpf::{
+    BATCH_MAP_FD_OFFSET, BPF_CMD_KIND, BPF_TP_CMD_OFFSET, BPF_TP_UATTR_OFFSET, BpfCmdRecord,
+    is_batch,
+};
 pub use config::*;
 pub use exec::*;
 pub use header::*;

@@ -18,9 +18,15 @@ use crate::{
 /// Fills `header` for an event of `kind` and total size `size` from the current task.
 #[inline(always)]
 pub fn fill_header(header: &mut EventHeader, kind: EventKind, size: usize) {
+    fill_header_raw(header, kind as u32, size);
+}
+
+/// [`fill_header`] for records outside [`EventKind`] (those of the `TAMPER` ring).
+#[inline(always)]
+pub fn fill_header_raw(header: &mut EventHeader, kind: u32, size: usize) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let uid_gid = bpf_get_current_uid_gid();
-    header.kind = kind as u32;
+    header.kind = kind;
     header.size = size as u32;
     // SAFETY: helpers without preconditions.
     header.ktime_ns = unsafe { bpf_ktime_get_boot_ns() };

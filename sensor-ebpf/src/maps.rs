@@ -2,16 +2,27 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{Array, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
 use sensor_common::{
     ARGV_CAP, EventKind, FilterReason, OPEN_DIR_CAP, OPEN_PATH_CAP, OPEN_PREFIX_MAX, OpenArgs,
-    OpenPrefix, PendingConnect, PendingExec,
+    OpenPrefix, PendingConnect, PendingExec, bpf::OWN_IDS_MAX,
 };
 
 /// The event stream to userspace. Userspace resizes it at load time.
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
+
+/// `bpf()` calls of other processes that name BPF objects (self-protection). Separate from
+/// `EVENTS` so that an event storm can never crowd a tamper record out.
+#[map]
+pub static TAMPER: RingBuf = RingBuf::with_byte_size(64 * 1024, 0);
+
+/// The sensor's own program, map and link ids (keys from `sensor_common::bpf::own_id_key`),
+/// filled by userspace after attaching: a `*_GET_FD_BY_ID` of any other id is not reported, so
+/// `bpftool prog list` on a busy host does not flood `TAMPER`.
+#[map]
+pub static OWN_IDS: HashMap<u64, u8> = HashMap::with_max_entries(OWN_IDS_MAX, 0);
 
 /// Ring-buffer reserve failures per event kind (index = kind number), per CPU.
 #[map]

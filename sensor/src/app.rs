@@ -27,6 +27,8 @@ use crate::time::BootClock;
 const COUNTER_REFRESH: Duration = Duration::from_secs(1);
 /// Rendered lines are collected up to this many bytes before they are written (one copy less
 /// than line-by-line writes through the output's buffer).
+/// How often the sensor checks that its own programs, maps and links are still in place.
+const SELF_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// At most one warning about malformed records per this interval.
 const REJECT_WARN_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -92,13 +94,37 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         .context("EVENTS map missing from the eBPF object")?
         .try_into()
         .context("EVENTS is not a ring buffer")?;
+    // Self-protection: `bpf()` calls of others (own ring, so a storm cannot crowd them out),
+    // matched against the objects this process holds right after attaching.
+    let tamper: Option<RingBuf<MapData>> =
+        ebpf.take_map("TAMPER").and_then(|map| map.try_into().ok());
+    if tamper.is_none() {
+        warn!("TAMPER ring missing from the eBPF object; bpf() tamper alerts are off");
+    }
+    let own_objects =
+        crate::protect::inventory::Inventory::read(std::path::Path::new("/proc/self/fdinfo"))
+            .inspect_err(|err| {
+                warn!(%err, "cannot list own BPF objects; bpf() tamper alerts and self-check off");
+            })
+            .unwrap_or_default();
+    // Read above, so OWN_IDS lists itself too.
+    if let Err(err) = own_objects.publish(&mut ebpf) {
+        warn!(%err, "kernel-side id filter unavailable; bpf() handle alerts are off");
+    }
+    info!(
+        programs = own_objects.progs.len(),
+        maps = own_objects.maps.len(),
+        links = own_objects.links.len(),
+        "own BPF objects recorded for self-protection"
+    );
     let counters = KernelCounters::new(
         take_per_cpu(&mut ebpf, "DROPS")?,
         take_per_cpu(&mut ebpf, "FILTERED")?,
     );
 
     let output_config = args.output.router_config()?;
-    let engine = detection_engine(&args, &metrics)?;
+    let mut engine = detection_engine(&args, &metrics)?;
+    let state = restore_state(&args, &mut engine);
     let clock = BootClock::new();
     // Seeded after the probes are attached, so that a process started in between is seen by
     // the seed or by its events.
@@ -153,6 +179,10 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         alerts: Vec::new(),
         reload,
         guard: crate::protect::Guard::new(),
+        tamper,
+        bpf_watch: crate::protect::bpf::BpfWatch::new(own_objects, args.proc_root.clone()),
+        last_self_check: Instant::now(),
+        self_check_failed: false,
     };
     ringbuf::drain(
         ring,
@@ -168,8 +198,12 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         counters,
         shared,
         mut stats,
+        engine,
         ..
     } = pipeline;
+    if let Some(store) = &state {
+        save_state(store, &engine);
+    }
     if !out.shutdown(args.output.shutdown_timeout()) {
         warn!("some outputs did not finish flushing before --shutdown-timeout");
     }
@@ -212,6 +246,13 @@ struct Pipeline {
     reload: crate::reload::Reloader,
     /// Tamper alerts (self-protection).
     guard: crate::protect::Guard,
+    /// `bpf()` calls of other processes (the kernel's `TAMPER` ring), when it loaded.
+    tamper: Option<RingBuf<MapData>>,
+    /// Matches those calls against the sensor's own objects.
+    bpf_watch: crate::protect::bpf::BpfWatch,
+    last_self_check: Instant,
+    /// The last self-check found problems (alert once per change, not every interval).
+    self_check_failed: bool,
 }
 
 impl ringbuf::Consumer for Pipeline {
@@ -234,7 +275,15 @@ impl ringbuf::Consumer for Pipeline {
     fn batch_done(&mut self) {
         // A batch boundary: every event so far went through the old engine, every later one
         // goes through the new one.
-        if let Some(engine) = self.reload.take() {
+        if let Some(mut engine) = self.reload.take() {
+            // Open correlation windows carry over; those of rules the new set no longer has
+            // are dropped (matched by the rules' stable ids).
+            let carried = engine.import_state(self.engine.export_state());
+            info!(
+                carried,
+                entries = engine.state_count(),
+                "new rules in force; correlation state carried over"
+            );
             self.engine = engine;
         }
         // Enrichment from /proc happens per batch, after the ring is drained, so a burst is
@@ -280,6 +329,11 @@ impl ringbuf::Consumer for Pipeline {
         }
         // Hand the (now empty) buffer back so its allocation is reused.
         self.pending = pending;
+        self.watch_bpf_calls();
+        if self.last_self_check.elapsed() >= SELF_CHECK_INTERVAL {
+            self.last_self_check = Instant::now();
+            self.self_check();
+        }
         if let Some(synthetic) = &mut self.synthetic {
             for mut alert in synthetic.due() {
                 self.out.alert(&mut alert);
@@ -309,6 +363,72 @@ impl ringbuf::Consumer for Pipeline {
 }
 
 impl Pipeline {
+    /// Turns `bpf()` calls of others on the sensor's objects into tamper alerts.
+    fn watch_bpf_calls(&mut self) {
+        let Some(ring) = &mut self.tamper else {
+            return;
+        };
+        let now = Instant::now();
+        let mut alerts = Vec::new();
+        while let Some(item) = ring.next() {
+            let call = match crate::protect::bpf::BpfCall::decode(&item) {
+                Ok(call) => call,
+                Err(err) => {
+                    self.metrics.events_dropped(None, "tamper_record", 1);
+                    tracing::debug!(%err, "unusable tamper record");
+                    continue;
+                }
+            };
+            if let Some(target) = self.bpf_watch.check(&call, now) {
+                alerts.push(self.guard.bpf_alert(&call, target, self.clock));
+            }
+        }
+        for alert in alerts {
+            self.emit_alert(alert);
+        }
+    }
+
+    /// Checks that every program, map and link loaded at start is still held and unchanged.
+    fn self_check(&mut self) {
+        let now = match crate::protect::inventory::Inventory::read(std::path::Path::new(
+            "/proc/self/fdinfo",
+        )) {
+            Ok(now) => now,
+            Err(err) => {
+                warn!(%err, "self-check cannot read /proc/self/fdinfo");
+                return;
+            }
+        };
+        let problems = self.bpf_watch.inventory().problems(&now);
+        let failed = !problems.is_empty();
+        if failed && !self.self_check_failed {
+            for problem in &problems {
+                warn!(problem = %problem.describe(), "self-check failed");
+                let alert = self.guard.self_check_alert(problem);
+                self.emit_alert(alert);
+            }
+        }
+        self.self_check_failed = failed;
+    }
+
+    /// Counts and writes one alert that did not come from the rule engine.
+    fn emit_alert(&mut self, mut alert: serde_json::Value) {
+        let text = |path: &str| {
+            alert
+                .pointer(path)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("none")
+                .to_string()
+        };
+        self.metrics.alert(
+            &text("/rule/id"),
+            &text("/rule/name"),
+            &text("/sigma/level"),
+            &text("/threat/technique/0/id"),
+        );
+        self.out.alert(&mut alert);
+    }
+
     /// Runs the rules over one event and writes its alerts.
     fn detect(&mut self, enriched: &crate::context::EnrichedEvent) {
         self.engine.process(enriched, &mut self.alerts);
@@ -381,6 +501,45 @@ fn detection_engine(args: &RunArgs, metrics: &Metrics) -> anyhow::Result<Engine>
         ..EngineConfig::default()
     };
     Engine::new(&rules, config).context("building the detection engine")
+}
+
+/// Opens the state directory and restores the correlation state saved by the previous run, if
+/// any and recent enough. Problems are logged, never fatal: detection works without it.
+fn restore_state(args: &RunArgs, engine: &mut Engine) -> Option<crate::detect::state::StateStore> {
+    if args.state_max_age_secs == 0 {
+        return None;
+    }
+    let store = crate::detect::state::StateStore::open(&args.state_dir)
+        .inspect_err(|err| warn!(%err, "state directory unusable; correlation state is not kept"))
+        .ok()?;
+    match store.take(Duration::from_secs(args.state_max_age_secs)) {
+        Ok(Some(snapshot)) => {
+            if engine.import_state(snapshot) {
+                info!(
+                    entries = engine.state_count(),
+                    path = %store.path().display(),
+                    "correlation state restored"
+                );
+            } else {
+                warn!(path = %store.path().display(), "saved correlation state is of another version; not restored");
+            }
+        }
+        Ok(None) => {}
+        Err(err) => warn!(%err, "saved correlation state not restored"),
+    }
+    Some(store)
+}
+
+/// Writes the engine's correlation state for the next start.
+fn save_state(store: &crate::detect::state::StateStore, engine: &Engine) {
+    match store.save(engine.export_state()) {
+        Ok(()) => info!(
+            entries = engine.state_count(),
+            path = %store.path().display(),
+            "correlation state saved"
+        ),
+        Err(err) => warn!(%err, "correlation state not saved"),
+    }
 }
 
 /// Mirrors the kernel's cumulative drop and filter counters into the metrics.

@@ -207,6 +207,16 @@ pub struct RunArgs {
     #[arg(long)]
     pub kubelet_url: Option<String>,
 
+    /// Directory for state kept across restarts (open correlation windows, written at
+    /// shutdown and read back at start); created if missing.
+    #[arg(long, default_value = "/var/lib/sensor", value_name = "DIR")]
+    pub state_dir: PathBuf,
+
+    /// Saved state older than this many seconds is not restored; 0 turns saving and
+    /// restoring off.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub state_max_age_secs: u64,
+
     /// Detection rules and alert output.
     #[command(flatten)]
     pub detect: DetectArgs,

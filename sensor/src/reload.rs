@@ -7,8 +7,10 @@
 //! going. A good engine is handed over through a channel and the pipeline swaps it in at a
 //! batch boundary ([`Reloader::take`]), so every event is evaluated by exactly one engine, once.
 //!
-//! Correlation state (open windows, counts) belongs to the old engine and is not carried over:
-//! a correlation half-way through its window when the reload happens starts again.
+//! Correlation state (open windows, counts, evidence) is carried over at the swap: the pipeline
+//! exports it from the old engine and imports it into the new one, matched by the correlations'
+//! stable ids, so a correlation half-way through its window completes under the new rules
+//! (those the new set no longer has are dropped). The beaconing analytic starts again.
 
 use std::sync::mpsc;
 

@@ -68,12 +68,36 @@ impl Sensor {
         if args.first() == Some(&"run") && !args.iter().any(|a| a.starts_with("--metrics-addr")) {
             command.args(["--metrics-addr", "127.0.0.1:0"]);
         }
+        // Nor do they share correlation state through the default state directory (a window
+        // left open by one test would complete in the next): tests that want it name one.
+        if args.first() == Some(&"run") && !args.iter().any(|a| a.starts_with("--state-")) {
+            command.args(["--state-max-age-secs", "0"]);
+        }
         Sensor::start_command(command)
     }
 
     /// Like [`Sensor::start`], for a command that ends by executing the sensor (through
     /// `setpriv`, `chroot`, ...), so that its pid is the sensor's.
     pub fn start_command(mut command: Command) -> anyhow::Result<Sensor> {
+        // A test run that is killed (timeout, ^C) must not leave sensors attached: the kernel
+        // sends SIGTERM to the child when the thread that forked it dies. A thread, not the
+        // process: tests run on threads of their own, each of which ends after its Sensor is
+        // stopped, so this never fires on a sensor that is still wanted.
+        // SAFETY: prctl and getppid are async-signal-safe; nothing is allocated in the child.
+        unsafe {
+            use std::os::unix::process::CommandExt as _;
+            let parent = libc::getpid();
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("test process exited during spawn"));
+                }
+                Ok(())
+            });
+        }
         let mut child = command
             .env("SENSOR_LOG", "info")
             .stdin(Stdio::null())
@@ -185,10 +209,10 @@ impl Sensor {
         }
     }
 
-    /// Every JSON line received so far (after draining what is pending).
+    /// Every JSON line received so far (after draining what is pending, for at most
+    /// [`DRAIN_BUDGET`]: a sensor under a storm can write lines faster than a debug-built test
+    /// parses them, and the pending queue would then never be empty).
     pub fn drain(&mut self) -> anyhow::Result<&[Value]> {
-        // Bounded: a sensor under a storm can write lines faster than a debug-built test parses
-        // them, and the pending queue would then never be empty.
         let deadline = Instant::now() + DRAIN_BUDGET;
         while Instant::now() < deadline
             && let Ok(line) = self.lines.try_recv()

@@ -1,5 +1,6 @@
 //! Issue 9: SIGHUP reload under load. A broken rule set is rejected and the old rules keep
-//! alerting; a fixed one is taken; across reloads every event is evaluated exactly once.
+//! alerting; a fixed one is taken; across reloads every event is evaluated exactly once, and a
+//! correlation half-way through its window keeps its state.
 
 mod harden_support;
 
@@ -7,7 +8,9 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
-use harden_support::{Storm, rule_yaml, signal, tempdir, wait_log};
+use harden_support::{
+    Storm, correlation_fired, correlation_yaml, exec_seen, rule_yaml, signal, tempdir, wait_log,
+};
 use sensor_tests::{Sensor, field_str, require_root, unique};
 
 fn alerts_for(
@@ -129,5 +132,61 @@ fn reload_rejects_broken_rules_keeps_old_and_takes_fixed_exactly_once() -> anyho
     assert!(status.success(), "exit status {status:?}");
     std::fs::remove_dir_all(&dir)?;
     std::fs::remove_dir_all(&load)?;
+    Ok(())
+}
+
+#[test]
+fn a_correlation_half_way_through_its_window_survives_a_reload() -> anyhow::Result<()> {
+    if !require_root("a_correlation_half_way_through_its_window_survives_a_reload") {
+        return Ok(());
+    }
+    let dir = tempdir("reload-corr-")?;
+    let state = tempdir("reload-state-")?;
+    let token = unique("corrtok");
+    std::fs::write(
+        dir.join("corr.yml"),
+        correlation_yaml("harden-corr", &token),
+    )?;
+    let mut sensor = Sensor::start(&[
+        "run",
+        "--events",
+        "-",
+        "--open-ignore-prefix",
+        "/",
+        "--state-dir",
+        state.to_str().unwrap_or_default(),
+        "--rules",
+        dir.to_str().unwrap_or_default(),
+    ])?;
+    exec_seen(&mut sensor, &token, 0)?;
+    exec_seen(&mut sensor, &token, 1)?;
+    // An unrelated rule joins, so the reload really builds a different engine.
+    std::fs::write(
+        dir.join("other.yml"),
+        rule_yaml("harden-other", &unique("x")),
+    )?;
+    signal(&sensor, libc::SIGHUP);
+    wait_log(
+        &sensor,
+        "correlation state carried over",
+        1,
+        Duration::from_secs(30),
+    )?;
+    assert!(!correlation_fired(&mut sensor, "harden-corr")?);
+    exec_seen(&mut sensor, &token, 2)?;
+    let alert = sensor.wait_for_alert(Duration::from_secs(30), |a| {
+        field_str(a, "rule.id") == Some("harden-corr")
+    })?;
+    let events = alert
+        .pointer("/sensor/correlation/events")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
+    assert_eq!(
+        events, 3,
+        "evidence from before the reload is kept: {alert}"
+    );
+    assert!(sensor.stop()?.success());
+    std::fs::remove_dir_all(&dir)?;
+    std::fs::remove_dir_all(&state)?;
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Issue 9: restart. A process started while the sensor was down is known after the restart
 //! (the process table is seeded from /proc), so when it execs its event carries its ancestry.
+//! A correlation half-way through its window when the sensor stops completes after the
+//! restart (state saved at SIGTERM in `--state-dir`).
 
 mod harden_support;
 
@@ -51,5 +53,71 @@ fn process_started_while_down_has_ancestry_after_restart() -> anyhow::Result<()>
         .map_or(0, Vec::len);
     assert!(ancestors > 0, "no ancestors: {doc}");
     assert!(sensor.stop()?.success());
+    Ok(())
+}
+
+#[test]
+fn a_correlation_half_way_through_its_window_survives_a_restart() -> anyhow::Result<()> {
+    if !require_root("a_correlation_half_way_through_its_window_survives_a_restart") {
+        return Ok(());
+    }
+    let dir = harden_support::tempdir("restart-corr-")?;
+    let state = harden_support::tempdir("restart-state-")?;
+    let token = unique("corrtok");
+    std::fs::write(
+        dir.join("corr.yml"),
+        harden_support::correlation_yaml("harden-corr-restart", &token),
+    )?;
+    let args = [
+        "run",
+        "--events",
+        "-",
+        "--open-ignore-prefix",
+        "/",
+        "--state-dir",
+        state.to_str().unwrap_or_default(),
+        "--rules",
+        dir.to_str().unwrap_or_default(),
+    ];
+    let mut first = Sensor::start(&args)?;
+    harden_support::exec_seen(&mut first, &token, 0)?;
+    harden_support::exec_seen(&mut first, &token, 1)?;
+    assert!(!harden_support::correlation_fired(
+        &mut first,
+        "harden-corr-restart"
+    )?);
+    assert!(first.stop()?.success());
+    let file = state.join("correlation-state.json");
+    assert!(file.exists(), "no state file written at SIGTERM");
+
+    let mut second = Sensor::start(&args)?;
+    assert!(
+        second.log().contains("correlation state restored"),
+        "{}",
+        second.log()
+    );
+    assert!(!file.exists(), "the state file is used once");
+    harden_support::exec_seen(&mut second, &token, 2)?;
+    second.wait_for_alert(Duration::from_secs(30), |a| {
+        field_str(a, "rule.id") == Some("harden-corr-restart")
+    })?;
+    assert!(second.stop()?.success());
+
+    // Without the saved state (the second run saved its own: start from an empty directory),
+    // one more exec alone does not fire.
+    let empty = harden_support::tempdir("restart-empty-")?;
+    let mut fresh = args;
+    fresh[6] = empty.to_str().unwrap_or_default();
+    let mut third = Sensor::start(&fresh)?;
+    harden_support::exec_seen(&mut third, &token, 3)?;
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!harden_support::correlation_fired(
+        &mut third,
+        "harden-corr-restart"
+    )?);
+    assert!(third.stop()?.success());
+    std::fs::remove_dir_all(&dir)?;
+    std::fs::remove_dir_all(&state)?;
+    std::fs::remove_dir_all(&empty)?;
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Issue 9: self-protection. Opening the sensor's /proc memory or maps, or writing tracefs
 //! controls, raises a tamper alert; a process that names itself after the sensor is still seen.
+//! `bpftool` taking a handle on one of the sensor's maps or programs raises a (medium) tamper
+//! alert naming that process; the same on someone else's program does not.
 
 mod harden_support;
 
@@ -71,4 +73,127 @@ fn opening_sensor_memory_or_tracing_controls_raises_tamper_alerts() -> anyhow::R
     let status = sensor.stop()?;
     assert!(status.success(), "exit status {status:?}");
     Ok(())
+}
+
+/// BPF object ids (`prog_id`, `map_id`) that process `pid` holds, from its fdinfo.
+fn held_ids(pid: u32, kind: &str, id_field: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<u32> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter(|info| info.contains(kind) && !info.contains("link_type:"))
+        .filter_map(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(id_field))
+                .and_then(|id| id.trim().parse().ok())
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Runs bpftool with `args` and returns its pid (its output is not needed).
+fn bpftool(args: &[&str]) -> anyhow::Result<u32> {
+    let child = Command::new("bpftool")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    child.wait_with_output()?;
+    Ok(pid)
+}
+
+#[test]
+fn bpftool_on_the_sensors_maps_and_programs_raises_tamper_alerts() -> anyhow::Result<()> {
+    if !require_root("bpftool_on_the_sensors_maps_and_programs_raises_tamper_alerts") {
+        return Ok(());
+    }
+    if Command::new("bpftool").arg("version").output().is_err() {
+        eprintln!(
+            "SKIPPED bpftool_on_the_sensors_maps_and_programs_raises_tamper_alerts: no bpftool"
+        );
+        return Ok(());
+    }
+    let mut sensor = Sensor::start(&["run", "--events", "/dev/null"])?;
+    let me = sensor.pid();
+    let maps = held_ids(me, "map_type:", "map_id:");
+    let progs = held_ids(me, "prog_type:", "prog_id:");
+    let (Some(&map), Some(&prog)) = (maps.first(), progs.first()) else {
+        anyhow::bail!("the sensor holds no BPF maps or programs: {maps:?} {progs:?}");
+    };
+
+    // Someone else's program (another engineer's sensor, the system's own): no alert. Run it
+    // first, so that the alert about ours below proves this one had its chance to show up.
+    let foreign = loaded_prog_ids().into_iter().find(|id| !progs.contains(id));
+    let foreign_pid = match foreign {
+        Some(id) => Some(bpftool(&["prog", "show", "id", &id.to_string()])?),
+        None => None,
+    };
+
+    let dump_pid = bpftool(&["map", "dump", "id", &map.to_string()])?;
+    let alert = tamper_alert(&mut sensor, "sensor-tamper-bpf-handle", dump_pid)?;
+    assert_eq!(field_str(&alert, "rule.ruleset"), Some("self-protection"));
+    assert_eq!(field_str(&alert, "sigma.level"), Some("medium"));
+    assert_eq!(field_str(&alert, "process.name"), Some("bpftool"));
+    assert_eq!(
+        field_str(&alert, "sensor.event.bpf.command"),
+        Some("BPF_MAP_GET_FD_BY_ID"),
+        "{alert}"
+    );
+    assert_eq!(
+        field(&alert, "sensor.event.bpf.object.id").and_then(serde_json::Value::as_u64),
+        Some(u64::from(map))
+    );
+
+    let show_pid = bpftool(&["prog", "show", "id", &prog.to_string()])?;
+    let alert = tamper_alert(&mut sensor, "sensor-tamper-bpf-handle", show_pid)?;
+    assert_eq!(
+        field_str(&alert, "sensor.event.bpf.object.type"),
+        Some("program")
+    );
+    assert_eq!(
+        field(&alert, "sensor.event.bpf.object.id").and_then(serde_json::Value::as_u64),
+        Some(u64::from(prog))
+    );
+
+    if let Some(foreign_pid) = foreign_pid {
+        let seen = sensor.drain()?;
+        assert!(
+            !seen.iter().any(|v| {
+                field(v, "process.pid").and_then(serde_json::Value::as_u64)
+                    == Some(u64::from(foreign_pid))
+                    && field_str(v, "rule.ruleset") == Some("self-protection")
+            }),
+            "a program that is not the sensor's raised a tamper alert"
+        );
+    }
+    let status = sensor.stop()?;
+    assert!(status.success(), "exit status {status:?}");
+    Ok(())
+}
+
+/// Every loaded BPF program's id (`bpftool prog list`).
+fn loaded_prog_ids() -> Vec<u32> {
+    let Ok(output) = Command::new("bpftool")
+        .args(["--json", "prog", "list"])
+        .output()
+    else {
+        return Vec::new();
+    };
+    serde_json::from_slice::<serde_json::Value>(&output.stdout)
+        .ok()
+        .and_then(|list| {
+            list.as_array().map(|progs| {
+                progs
+                    .iter()
+                    .filter_map(|p| p.get("id").and_then(serde_json::Value::as_u64))
+                    .filter_map(|id| u32::try_from(id).ok())
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
 }

@@ -1,5 +1,6 @@
 //! One module per hook family.
 
+pub mod bpf;
 pub mod exec;
 pub mod net;
 pub mod open;

@@ -15,7 +15,7 @@ use super::offsets::{self, OffsetsError};
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sensor"));
 
 /// Each classic-tracepoint program, and the tracepoint it attaches to.
-const TRACEPOINTS: [(&str, &str, &str); 18] = [
+const TRACEPOINTS: [(&str, &str, &str); 19] = [
     ("sys_enter_execve", "syscalls", "sys_enter_execve"),
     ("sys_enter_execveat", "syscalls", "sys_enter_execveat"),
     ("sys_exit_execve", "syscalls", "sys_exit_execve"),
@@ -34,6 +34,7 @@ const TRACEPOINTS: [(&str, &str, &str); 18] = [
     ("sys_exit_openat", "syscalls", "sys_exit_openat"),
     ("sys_exit_openat2", "syscalls", "sys_exit_openat2"),
     ("sys_exit_creat", "syscalls", "sys_exit_creat"),
+    ("sys_enter_bpf", "syscalls", "sys_enter_bpf"),
 ];
 
 /// Raw-tracepoint programs (they see the tracepoint's task pointers), and their tracepoint.
@@ -130,6 +131,14 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
     for (program, category, name) in TRACEPOINTS {
         if offsets::LEGACY_SYSCALLS.contains(&name) && !offsets::has_syscall_tracepoint(name) {
             tracing::debug!(name, "tracepoint absent on this architecture; not attached");
+            continue;
+        }
+        if name == "sys_enter_bpf" && !offsets::bpf_layout_matches() {
+            // Self-protection loses its bpf() alerts; capture itself is unaffected.
+            tracing::warn!(
+                name,
+                "unexpected tracepoint layout; bpf() tamper alerts are off"
+            );
             continue;
         }
         let attach_error = |source| LoadError::Attach {

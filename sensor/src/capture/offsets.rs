@@ -34,6 +34,14 @@ pub fn has_syscall_tracepoint(name: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `syscalls:sys_enter_bpf` has `cmd` and `uattr` where the eBPF side reads them.
+pub fn bpf_layout_matches() -> bool {
+    Format::read("syscalls", "sys_enter_bpf").is_ok_and(|f| {
+        f.offset("cmd").ok() == u32::try_from(sensor_common::BPF_TP_CMD_OFFSET).ok()
+            && f.offset("uattr").ok() == u32::try_from(sensor_common::BPF_TP_UATTR_OFFSET).ok()
+    })
+}
+
 /// Why the layouts could not be determined.
 #[derive(Debug, Error)]
 pub enum OffsetsError {

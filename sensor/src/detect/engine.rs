@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rsigma_eval::{
-    CorrelationConfig, CorrelationEngine, CorrelationEventMode, EvaluationResult, ResultBody,
-    TimestampFallback,
+    CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot,
+    EvaluationResult, ResultBody, TimestampFallback,
 };
 use rsigma_parser::SigmaCollection;
 use serde_json::Value;
@@ -278,6 +278,20 @@ impl Engine {
             "cv": hit.cv,
         });
         sink.alert(doc);
+    }
+
+    /// The open correlation windows, suppression times and evidence, keyed by the rules'
+    /// stable ids (not by position), for [`Engine::import_state`] into another engine: the new
+    /// one after a reload, or the next process after a restart. The beaconing analytic's
+    /// per-destination history is not part of it.
+    pub fn export_state(&self) -> CorrelationSnapshot {
+        self.inner.export_state()
+    }
+
+    /// Takes over `snapshot`'s correlation state; windows of correlations this engine does not
+    /// have are dropped. False when the snapshot's format version is not this build's.
+    pub fn import_state(&mut self, snapshot: CorrelationSnapshot) -> bool {
+        self.inner.import_state(snapshot)
     }
 
     /// Drops correlation state whose window ended before `now_unix_secs` (call periodically on

@@ -19,6 +19,7 @@ pub mod launcher;
 pub mod live;
 pub mod recorded;
 pub mod rules;
+pub mod state;
 pub mod validate;
 
 #[cfg(test)]

@@ -6,13 +6,20 @@
 //!   `/proc/<pid>/task/<tid>/...`): reading or patching the sensor's memory, finding its maps;
 //! - a process opening tracefs control files for writing (`tracing_on`, `events/**/enable`,
 //!   `set_event`, `kprobe_events`, ...): switching off or redirecting tracing;
-//! - a process opening pinned BPF objects under `/sys/fs/bpf` for writing.
+//! - a process opening pinned BPF objects under `/sys/fs/bpf` for writing;
+//! - another process calling `bpf()` to get a handle on, update, or detach one of the sensor's
+//!   own programs, maps or links ([`bpf`], fed by the kernel's `TAMPER` ring);
+//! - one of the sensor's programs, maps or links disappearing or being swapped, found by a
+//!   periodic self-check of `/proc/self/fdinfo` ([`inventory`]).
 //!
 //! The kernel side filters only the sensor's own pid (not its name), so a process that renames
 //! itself after the sensor is still seen and still alerted on. Alerts have the same shape as
 //! Sigma alerts ([`crate::detect::alert::document`]), with `rule.ruleset: self-protection`.
 
-use serde_json::Value;
+pub mod bpf;
+pub mod inventory;
+
+use serde_json::{Value, json};
 
 use crate::context::EnrichedEvent;
 use crate::detect::RuleMeta;
@@ -33,10 +40,23 @@ pub enum Tamper {
     TracingControl,
     /// A pinned BPF object was opened for writing.
     BpfPin,
+    /// Another process got a handle on one of the sensor's BPF objects.
+    BpfHandle,
+    /// Another process changed or detached one of the sensor's BPF objects.
+    BpfChange,
+    /// The periodic self-check found a program, map or link of the sensor gone or swapped.
+    SelfCheck,
 }
 
 impl Tamper {
     fn meta(self) -> RuleMeta {
+        // A handle is what `bpftool prog show` takes on every program: worth knowing, not an
+        // attack by itself. Everything else changes or removes what the sensor relies on.
+        let level = if self == Tamper::BpfHandle {
+            "medium"
+        } else {
+            "high"
+        };
         let (id, title, description, tags) = match self {
             Tamper::ProcAccess => (
                 "sensor-tamper-proc-access",
@@ -63,12 +83,34 @@ impl Tamper {
                  may be replaced or altered.",
                 &["attack.defense_evasion", "attack.t1562.001"][..],
             ),
+            Tamper::BpfHandle => (
+                "sensor-tamper-bpf-handle",
+                "Handle taken on a sensor BPF object",
+                "Another process asked the kernel for a file descriptor of one of the sensor's \
+                 BPF programs, maps or links (bpf() *_GET_FD_BY_ID): the first step to reading \
+                 or altering its maps.",
+                &["attack.defense_evasion", "attack.t1562.001"][..],
+            ),
+            Tamper::BpfChange => (
+                "sensor-tamper-bpf-change",
+                "Sensor BPF object changed or detached",
+                "Another process updated or deleted entries of a sensor map, or detached or \
+                 replaced a sensor program or link through bpf().",
+                &["attack.defense_evasion", "attack.t1562.001"][..],
+            ),
+            Tamper::SelfCheck => (
+                "sensor-tamper-self-check",
+                "Sensor BPF program, map or link missing",
+                "The sensor's periodic self-check found one of its BPF programs, maps or links \
+                 gone or running another program: part of the capture may be blind.",
+                &["attack.defense_evasion", "attack.t1562.001"][..],
+            ),
         };
         RuleMeta {
             id: id.into(),
             title: title.into(),
             description: Some(description.into()),
-            level: Some("high".into()),
+            level: Some(level.into()),
             tags: tags.iter().map(|t| (*t).to_string()).collect(),
             source: "self-protection".into(),
             ..RuleMeta::default()
@@ -149,7 +191,11 @@ impl Guard {
         let Some(tamper) = self.classify(enriched) else {
             return;
         };
-        let doc = doc();
+        alerts.push(self.alert(tamper, doc()));
+    }
+
+    /// A tamper alert of kind `tamper` with `doc` as its event.
+    pub fn alert(&mut self, tamper: Tamper, doc: Value) -> Value {
         self.sequence += 1;
         let meta = tamper.meta();
         let timestamp = doc
@@ -157,7 +203,7 @@ impl Guard {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        alerts.push(document(AlertInput {
+        document(AlertInput {
             rule: &meta,
             id: format!("{}-{}", self.id_prefix, self.sequence),
             timestamp,
@@ -165,7 +211,50 @@ impl Guard {
             contributing: None,
             group: Vec::new(),
             aggregated: None,
-        }));
+        })
+    }
+
+    /// A tamper alert for a `bpf()` call of another process on `target`, one of ours.
+    pub fn bpf_alert(
+        &mut self,
+        call: &bpf::BpfCall,
+        target: inventory::Object,
+        clock: crate::time::BootClock,
+    ) -> Value {
+        let tamper = if call.is_handle() {
+            Tamper::BpfHandle
+        } else {
+            Tamper::BpfChange
+        };
+        let (kind, id) = match target {
+            inventory::Object::Prog(id) => ("program", id),
+            inventory::Object::Map(id) => ("map", id),
+            inventory::Object::Link { id, .. } => ("link", id),
+        };
+        let doc = json!({
+            "@timestamp": crate::time::rfc3339(clock.to_unix_ns(call.ktime_ns)),
+            "event": {"kind": "event", "category": ["process"], "type": ["access"],
+                      "action": "bpf"},
+            "process": {
+                "pid": call.pid,
+                "thread": {"id": call.tid},
+                "name": crate::text::escape(&call.comm).0,
+            },
+            "user": {"id": call.uid.to_string()},
+            "bpf": {"command": call.command_name(), "object": {"type": kind, "id": id}},
+        });
+        self.alert(tamper, doc)
+    }
+
+    /// A tamper alert for a failed self-check.
+    pub fn self_check_alert(&mut self, problem: &inventory::Problem) -> Value {
+        let doc = json!({
+            "@timestamp": crate::time::rfc3339(crate::time::now_unix_ns()),
+            "event": {"kind": "event", "category": ["host"], "type": ["change"],
+                      "action": "self-check", "reason": problem.describe()},
+            "process": {"pid": self.own_pid},
+        });
+        self.alert(Tamper::SelfCheck, doc)
     }
 }
 

@@ -120,3 +120,48 @@ fn tamper_alert_has_the_sigma_alert_shape() {
     assert_eq!(a["@timestamp"], "2026-01-01T00:00:00Z");
     assert_ne!(alerts[0]["event"]["id"], alerts[1]["event"]["id"]);
 }
+
+#[test]
+fn bpf_and_self_check_alerts_name_the_caller_and_the_object() {
+    use crate::protect::bpf::BpfCall;
+    use crate::protect::inventory::{Object, Problem};
+    let mut g = Guard::for_pid(SENSOR);
+    let call = BpfCall {
+        ktime_ns: 1,
+        pid: 4321,
+        tid: 4322,
+        uid: 0,
+        comm: b"bpf\ntool".to_vec(),
+        cmd: sensor_common::bpf::cmd::MAP_GET_FD_BY_ID,
+        first: 7,
+        second: 0,
+        unreadable: false,
+    };
+    let a = g.bpf_alert(&call, Object::Map(7), crate::time::BootClock::new());
+    assert_eq!(a["rule"]["id"], "sensor-tamper-bpf-handle");
+    assert_eq!(a["sigma"]["level"], "medium");
+    assert_eq!(a["process"]["pid"], 4321);
+    assert_eq!(a["process"]["name"], "bpf\\x0atool");
+    assert_eq!(a["sensor"]["event"]["bpf"]["object"]["type"], "map");
+    assert_eq!(a["sensor"]["event"]["bpf"]["object"]["id"], 7);
+    let change = BpfCall {
+        cmd: sensor_common::bpf::cmd::LINK_DETACH,
+        ..call
+    };
+    let a = g.bpf_alert(
+        &change,
+        Object::Link { id: 3, prog: 41 },
+        Default::default(),
+    );
+    assert_eq!(a["rule"]["id"], "sensor-tamper-bpf-change");
+    assert_eq!(a["sigma"]["level"], "high");
+    assert_eq!(a["sensor"]["event"]["bpf"]["command"], "BPF_LINK_DETACH");
+    let a = g.self_check_alert(&Problem::LinkGone(3));
+    assert_eq!(a["rule"]["id"], "sensor-tamper-self-check");
+    assert_eq!(a["process"]["pid"], SENSOR);
+    assert!(
+        a["sensor"]["event"]["event"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("link 3"))
+    );
+}

@@ -124,3 +124,38 @@ pub fn free_addr() -> anyhow::Result<String> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.to_string())
 }
+
+/// A correlation rule `id` firing when three execs whose command line contains `token` run
+/// within two minutes (its base rule is `<id>-base`), for the state-carry-over tests.
+pub fn correlation_yaml(id: &str, token: &str) -> String {
+    format!(
+        "title: Hardening correlation {id}\nid: {id}\ncorrelation:\n  type: event_count\n  \
+         rules:\n    - {id}-base\n  group-by:\n    - Image\n  timespan: 120s\n  condition:\n    \
+         gte: 3\nlevel: high\n---\ntitle: Hardening correlation base {id}\nid: {id}-base\n\
+         status: test\nlogsource:\n  product: linux\n  category: process_creation\ndetection:\n  \
+         selection:\n    CommandLine|contains: '{token}'\n  condition: selection\nlevel: low\n"
+    )
+}
+
+/// Runs `/bin/echo <token>-<i>` and waits until the sensor reported its exec (so the engine
+/// has seen it: events are written before they are evaluated, in the same batch).
+pub fn exec_seen(sensor: &mut Sensor, token: &str, i: usize) -> anyhow::Result<()> {
+    let arg = format!("{token}-{i}");
+    Command::new("/bin/echo")
+        .arg(&arg)
+        .stdout(Stdio::null())
+        .status()?;
+    sensor.wait_for(Duration::from_secs(60), |d| {
+        sensor_tests::field_str(d, "event.action") == Some("exec")
+            && sensor_tests::field_str(d, "process.command_line").is_some_and(|c| c.contains(&arg))
+    })?;
+    Ok(())
+}
+
+/// Whether any correlation alert of rule `id` was written so far.
+pub fn correlation_fired(sensor: &mut Sensor, id: &str) -> anyhow::Result<bool> {
+    Ok(sensor
+        .drain()?
+        .iter()
+        .any(|d| sensor_tests::is_alert(d) && sensor_tests::field_str(d, "rule.id") == Some(id)))
+}

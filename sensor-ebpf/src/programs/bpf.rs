@@ -1,0 +1,84 @@
+//! `bpf()` calls by other processes that get a handle on, or change, a BPF object: the raw
+//! material of the self-protection alerts. Only capture and the own-pid filter happen here;
+//! whether the object is the sensor's is decided in userspace, which knows its ids.
+
+use aya_ebpf::{
+    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_user},
+    macros::tracepoint,
+    programs::TracePointContext,
+};
+use sensor_common::{
+    BATCH_MAP_FD_OFFSET, BPF_CMD_KIND, BPF_TP_CMD_OFFSET, BPF_TP_UATTR_OFFSET, BpfCmdRecord,
+    bpf::{cmd, own_id_key},
+    is_batch,
+};
+
+use crate::{
+    config,
+    emit::fill_header_raw,
+    maps::{OWN_IDS, TAMPER},
+};
+
+// match-proto: sys_enter_bpf(int cmd, union bpf_attr *uattr, unsigned int size)
+#[tracepoint]
+pub fn sys_enter_bpf(ctx: TracePointContext) -> u32 {
+    // SAFETY: syscall tracepoint layout, checked against the format file by the loader.
+    let (command, uattr) = unsafe {
+        (
+            ctx.read_at::<u64>(BPF_TP_CMD_OFFSET).unwrap_or(u64::MAX),
+            ctx.read_at::<u64>(BPF_TP_UATTR_OFFSET).unwrap_or(0),
+        )
+    };
+    let command = command as u32;
+    if !cmd::watched(command) {
+        return 0;
+    }
+    let pid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    if pid == config::get().self_pid {
+        return 0;
+    }
+    let mut unreadable = 0;
+    // SAFETY: user memory probe reads; a failure is reported, not trusted.
+    let head = unsafe { bpf_probe_read_user(uattr as *const [u32; 2]) }.unwrap_or_else(|_| {
+        unreadable = 1;
+        [0; 2]
+    });
+    // A handle on someone else's object is none of our business (and `bpftool prog list`
+    // takes one on every program of the host).
+    if let Some(key) = own_id_key(command, head[0])
+        // SAFETY: a plain lookup; the value is not used.
+        && unsafe { OWN_IDS.get(&key) }.is_none()
+    {
+        return 0;
+    }
+    let second = if is_batch(command) {
+        // SAFETY: as above.
+        unsafe { bpf_probe_read_user((uattr + BATCH_MAP_FD_OFFSET as u64) as *const u32) }
+            .unwrap_or_else(|_| {
+                unreadable = 1;
+                0
+            })
+    } else {
+        head[1]
+    };
+    // A full ring loses the record; there is no per-kind drop slot for it, and userspace's
+    // periodic self-check does not depend on it.
+    let Some(mut entry) = TAMPER.reserve::<BpfCmdRecord>(0) else {
+        return 0;
+    };
+    let record = entry.as_mut_ptr();
+    // SAFETY: `record` points at a reserved, exclusively owned slot of the right size.
+    unsafe {
+        fill_header_raw(
+            &mut (*record).header,
+            BPF_CMD_KIND,
+            core::mem::size_of::<BpfCmdRecord>(),
+        );
+        (*record).cmd = command;
+        (*record).first = head[0];
+        (*record).second = second;
+        (*record).unreadable = unreadable;
+    }
+    entry.submit(0);
+    0
+}
