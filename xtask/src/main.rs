@@ -2,6 +2,7 @@
 //! nothing but `./x test` and `./x run`.
 
 mod bench;
+mod fuzz;
 mod run;
 mod test;
 
@@ -18,12 +19,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Format and lint checks, unit tests, then the privileged kernel tests; ends with a
+    /// Format and lint checks, unit tests, cargo-fuzz targets (`FUZZ_SECONDS` each, default
+    /// 60), then the privileged kernel tests; ends with a
     /// one-line summary of every test that ran.
     Test(test::TestArgs),
     /// Overhead next to no monitor and auditd, kernel time per hook, exec-rate sweep and
     /// highest loss-free rate; prints a table and writes JSON (issue 10; needs root).
     Bench(bench::BenchArgs),
+    /// Only the cargo-fuzz step of `test`: every fuzz target for `FUZZ_SECONDS` (default 60).
+    Fuzz,
     /// Build the release binary and run `sensor run` with the given arguments.
     Run {
         /// Arguments passed to `sensor run`.
@@ -37,6 +41,13 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Run { args } => run::run(&args),
+        Command::Fuzz => fuzz::run(&workspace_root(), env!("CARGO")).map(|(_, failed)| {
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
     };
     match result {
         Ok(code) => code,

@@ -71,14 +71,15 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         "--",
     ])
     .args(&filter)
-    // The stable fuzz driver (sensor/tests/fuzz_stable.rs) gets its CI budget here; the
-    // caller's FUZZ_SECONDS wins.
-    .env(
-        "FUZZ_SECONDS",
-        std::env::var("FUZZ_SECONDS").unwrap_or_else(|_| "60".into()),
-    )
     .current_dir(&root);
     let unit_ok = counted(&mut unit, &mut totals)?;
+
+    // Coverage-guided fuzzing, FUZZ_SECONDS per target (a filter selects it with "fuzz").
+    if args.filter.as_deref().is_none_or(|f| f.contains("fuzz")) {
+        let (passed, failed) = crate::fuzz::run(&root, cargo)?;
+        totals.passed += passed;
+        totals.failed += failed;
+    }
 
     // Kernel tests load eBPF programs and check global kernel state (nothing left attached),
     // so they run one at a time.
@@ -100,7 +101,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         "\ntests: {} passed, {} failed, {} skipped",
         totals.passed, totals.failed, totals.ignored
     );
-    Ok(if unit_ok && kernel_ok {
+    Ok(if unit_ok && kernel_ok && totals.failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

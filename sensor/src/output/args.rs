@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::file::Rotation;
+use super::tls::TlsFiles;
 use super::webhook::Format;
 use super::{Destination, OutputError, RouterConfig};
 
@@ -14,7 +15,8 @@ use super::{Destination, OutputError, RouterConfig};
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Where to write events, one ECS JSON document each. Repeatable: `-` (stdout), a path or
-    /// `file:PATH`, `syslog:unix:/dev/log`, `syslog:tcp:HOST:PORT`, `http://HOST:PORT/PATH`.
+    /// `file:PATH`, `syslog:unix:/dev/log`, `syslog:tcp:HOST:PORT`, `http://HOST:PORT/PATH`,
+    /// `https://HOST:PORT/PATH`.
     #[arg(long, value_name = "DEST", default_value = "-")]
     pub events: Vec<String>,
 
@@ -64,6 +66,20 @@ pub struct OutputArgs {
     #[arg(long, default_value_t = 5000)]
     pub webhook_max_backoff_ms: u64,
 
+    /// PEM file of extra CA certificates trusted for `https://` webhooks, in addition to the
+    /// system's roots (a receiver with a private CA).
+    #[arg(long, value_name = "PEM")]
+    pub webhook_ca_file: Option<PathBuf>,
+
+    /// PEM client certificate chain presented to `https://` webhooks (mutual TLS; needs
+    /// `--webhook-client-key`).
+    #[arg(long, value_name = "PEM")]
+    pub webhook_client_cert: Option<PathBuf>,
+
+    /// PEM private key of `--webhook-client-cert` (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PEM")]
+    pub webhook_client_key: Option<PathBuf>,
+
     /// Documents queued in memory per destination before shedding starts (events first, then
     /// alerts from low to high severity).
     #[arg(long, default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..))]
@@ -105,6 +121,11 @@ impl OutputArgs {
             webhook_format: self.webhook_format,
             webhook_timeout: Duration::from_millis(self.webhook_timeout_ms.max(1)),
             webhook_max_backoff: Duration::from_millis(self.webhook_max_backoff_ms),
+            webhook_tls: TlsFiles {
+                ca_file: self.webhook_ca_file.clone(),
+                client_cert: self.webhook_client_cert.clone(),
+                client_key: self.webhook_client_key.clone(),
+            },
         })
     }
 

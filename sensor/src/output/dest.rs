@@ -7,6 +7,7 @@
 //! | `syslog`, `syslog:unix:/dev/log` | RFC 5424 over a Unix datagram socket |
 //! | `syslog:tcp:HOST:PORT` | RFC 5424 over TCP with octet-counting framing (RFC 6587) |
 //! | `http://HOST[:PORT][/PATH]` | a webhook, batched POSTs, spooled on disk |
+//! | `https://HOST[:PORT][/PATH]` | the same over TLS (rustls, server certificate verified) |
 
 use std::path::PathBuf;
 
@@ -27,9 +28,14 @@ pub enum Destination {
     Webhook(WebhookUrl),
 }
 
-/// A parsed `http://` URL.
+/// A parsed `http://` or `https://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookUrl {
+    /// True for `https://`: the connection is TLS and the server certificate is verified
+    /// against `host_name`.
+    pub tls: bool,
+    /// The host alone (no port, no IPv6 brackets): the name the certificate must carry.
+    pub host_name: String,
     /// `HOST:PORT` to connect to.
     pub addr: String,
     /// The `Host` header value (as given, port included when it was).
@@ -77,23 +83,30 @@ impl Destination {
                 "syslog destinations are syslog:unix:PATH or syslog:tcp:HOST:PORT",
             ));
         }
-        if text.starts_with("https://") {
-            return Err(bad(
-                "https is not built in: point the webhook at a local TLS-terminating proxy \
-                 (http://127.0.0.1:PORT/...)",
-            ));
-        }
-        if let Some(rest) = text.strip_prefix("http://") {
+        let scheme = [("http://", false, 80), ("https://", true, 443)]
+            .into_iter()
+            .find_map(|(prefix, tls, port)| Some((text.strip_prefix(prefix)?, tls, port)));
+        if let Some((rest, tls, default_port)) = scheme {
             let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
             if authority.is_empty() || authority.contains('@') {
-                return Err(bad("http:// needs a host (user info is not supported)"));
+                return Err(bad("the URL needs a host (user info is not supported)"));
             }
             let addr = if has_port(authority) {
                 authority.to_owned()
             } else {
-                format!("{authority}:80")
+                format!("{authority}:{default_port}")
             };
+            let host_name = addr
+                .rsplit_once(':')
+                .map_or(authority, |(h, _)| h)
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            if host_name.is_empty() {
+                return Err(bad("the URL needs a host"));
+            }
             return Ok(Destination::Webhook(WebhookUrl {
+                tls,
+                host_name: host_name.to_owned(),
                 addr,
                 host: authority.to_owned(),
                 path: path.to_owned(),
@@ -160,6 +173,20 @@ mod tests {
             (url.addr.as_str(), url.path.as_str()),
             ("example.invalid:80", "/")
         );
+        assert!(!url.tls);
+        let Destination::Webhook(url) = p("https://[::1]/h") else {
+            panic!("not a webhook");
+        };
+        assert!(url.tls);
+        assert_eq!(
+            (url.addr.as_str(), url.host_name.as_str()),
+            ("[::1]:443", "::1")
+        );
+        let Destination::Webhook(url) = p("https://siem.example.invalid:8443") else {
+            panic!("not a webhook");
+        };
+        assert_eq!(url.host_name, "siem.example.invalid");
+        assert_eq!(url.addr, "siem.example.invalid:8443");
     }
 
     #[test]
@@ -169,7 +196,8 @@ mod tests {
             "file:",
             "syslog:tcp:host",
             "syslog:udp:x:1",
-            "https://h/",
+            "https://",
+            "https://u@h/",
             "ftp://x",
             "http:///p",
         ] {

@@ -1,12 +1,19 @@
 //! The smallest HTTP/1.1 client the webhook needs: one POST per connection
-//! (`Connection: close`), a status line read back, every step under a timeout.
+//! (`Connection: close`), a status line read back, every step under a timeout; over rustls for
+//! `https://` URLs.
 //!
-//! Written here rather than pulled in because plain HTTP needs ~80 lines, while a client crate
-//! brings an async stack or TLS dependencies we do not otherwise use (see docs/outputs.md).
+//! Written here rather than pulled in because the request needs ~80 lines, while a client crate
+//! brings an async stack we do not otherwise use (see docs/outputs.md). One connection per
+//! batch costs a TLS handshake per batch; rustls resumes sessions from its in-memory ticket
+//! cache, so after the first one these are abbreviated handshakes.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use super::OutputError;
 use super::dest::WebhookUrl;
@@ -14,9 +21,11 @@ use super::dest::WebhookUrl;
 /// Most bytes of a response head read before giving up on finding the status.
 const MAX_HEAD: usize = 16 * 1024;
 
-/// POSTs `body` and returns the response status code.
+/// POSTs `body` and returns the response status code. `tls` is required for `https://` URLs
+/// (the router builds it at startup).
 pub(super) fn post(
     url: &WebhookUrl,
+    tls: Option<&Arc<ClientConfig>>,
     content_type: &str,
     body: &[u8],
     timeout: Duration,
@@ -34,7 +43,7 @@ pub(super) fn post(
                 io::Error::new(io::ErrorKind::NotFound, "no address"),
             )
         })?;
-    let mut stream =
+    let stream =
         TcpStream::connect_timeout(&addr, timeout).map_err(|e| io_err("connecting to", e))?;
     stream
         .set_write_timeout(Some(timeout))
@@ -48,8 +57,65 @@ pub(super) fn post(
         env!("CARGO_PKG_VERSION"),
         body.len()
     );
+    if !url.tls {
+        return exchange(stream, head.as_bytes(), body, &io_err);
+    }
+    let config = tls.ok_or_else(|| OutputError::Tls {
+        addr: url.addr.clone(),
+        reason: "no TLS configuration for an https:// URL".to_owned(),
+    })?;
+    let mut tls = handshake(url, config, stream)?;
+    // No close_notify: the server closes after its answer, and only the status line is read.
+    exchange(&mut tls, head.as_bytes(), body, &io_err)
+}
+
+/// Connects TLS over `tcp` and completes the handshake, so that a certificate problem is
+/// reported as such rather than as a failed write.
+fn handshake(
+    url: &WebhookUrl,
+    config: &Arc<ClientConfig>,
+    mut tcp: TcpStream,
+) -> Result<StreamOwned<ClientConnection, TcpStream>, OutputError> {
+    let tls_err = |reason: String| OutputError::Tls {
+        addr: url.addr.clone(),
+        reason,
+    };
+    let name = ServerName::try_from(url.host_name.clone()).map_err(|e| {
+        tls_err(format!(
+            "{:?} is not a valid server name: {e}",
+            url.host_name
+        ))
+    })?;
+    let mut conn =
+        ClientConnection::new(Arc::clone(config), name).map_err(|e| tls_err(e.to_string()))?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).map_err(|e| {
+            // rustls reports its own errors (a certificate the roots do not vouch for...) as
+            // the io::Error's inner error; a plain I/O error is a connection problem.
+            match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                Some(tls) => tls_err(format!(
+                    "handshake refused: {tls} (is the receiver's CA in the system store or \
+                     --webhook-ca-file?)"
+                )),
+                None => OutputError::io(format!("TLS handshake with {}", url.addr), e),
+            }
+        })?;
+    }
+    Ok(StreamOwned::new(conn, tcp))
+}
+
+/// Sends the request and reads back the status.
+fn exchange(
+    mut stream: impl Read + Write,
+    head: &[u8],
+    body: &[u8],
+    io_err: &dyn Fn(&str, io::Error) -> OutputError,
+) -> Result<u16, OutputError> {
     stream
-        .write_all(head.as_bytes())
+        .write_all(head)
         .and_then(|()| stream.write_all(body))
         .and_then(|()| stream.flush())
         .map_err(|e| io_err("sending to", e))?;

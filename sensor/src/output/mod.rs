@@ -6,7 +6,7 @@
 //! for its [`Stream`]. Each destination runs in its own thread behind a bounded, shedding
 //! [`queue`], so a slow or dead output never stalls the ring-buffer reader. Destinations
 //! ([`dest`]): stdout, rotated files ([`file`]), syslog ([`syslog`]) and HTTP webhooks
-//! ([`webhook`], backed by an on-disk [`spool`]). See `docs/outputs.md` for the guarantees.
+//! ([`webhook`], backed by an on-disk [`spool`], over [`tls`] for `https://`). See `docs/outputs.md` for the guarantees.
 //!
 //! Events are rendered by [`render`], which writes the same documents as [`ecs`] and
 //! [`ecs_context`] with [`json`] into a reused buffer, without building a `serde_json::Value`.
@@ -41,6 +41,13 @@ mod tests_backpressure;
     reason = "a test fails loudly on an unexpected error"
 )]
 mod tests_outage;
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+mod tests_tls;
+pub mod tls;
 pub mod webhook;
 
 use std::time::Instant;
@@ -73,6 +80,17 @@ pub enum OutputError {
     /// The webhook receiver answered with a status other than 2xx.
     #[error("webhook answered HTTP {0}")]
     Status(u16),
+    /// A TLS connection to a webhook failed (handshake refused, bad server name).
+    #[error("TLS with {addr}: {reason}")]
+    Tls {
+        /// `HOST:PORT` of the receiver.
+        addr: String,
+        /// What went wrong and what to check.
+        reason: String,
+    },
+    /// The webhook's TLS settings are unusable (a startup error).
+    #[error(transparent)]
+    TlsConfig(#[from] tls::TlsError),
     /// The webhook receiver's answer was not HTTP.
     #[error("webhook answer is not HTTP/1.x")]
     BadResponse,

@@ -20,6 +20,7 @@ use super::file::{FileSink, Rotation};
 use super::queue::Queue;
 use super::stdout::StdoutSink;
 use super::syslog::{SyslogSink, Transport};
+use super::tls::TlsFiles;
 use super::webhook::{Format, WebhookConfig, WebhookSink};
 use super::{Destination, Doc, OutputError, Sink, Stream};
 use crate::metrics::Metrics;
@@ -67,6 +68,8 @@ pub struct RouterConfig {
     pub webhook_timeout: Duration,
     /// Longest delay between webhook retries.
     pub webhook_max_backoff: Duration,
+    /// CA file and client identity of `https://` webhooks.
+    pub webhook_tls: TlsFiles,
 }
 
 /// One destination: its queue, its thread, its shed counter.
@@ -95,6 +98,9 @@ impl Router {
         let mut outputs = Vec::new();
         let deadline = Arc::new(OnceLock::new());
         let mut labels: Vec<String> = Vec::new();
+        // Built at most once, and only when an https:// webhook needs it, so that a bad CA
+        // file is a startup error and every webhook shares one session cache.
+        let mut tls = None;
         let streams = [
             (
                 Stream::Events,
@@ -140,6 +146,12 @@ impl Router {
                         wh.format = config.webhook_format;
                         wh.timeout = config.webhook_timeout;
                         wh.max_backoff = config.webhook_max_backoff.max(wh.min_backoff);
+                        if url.tls {
+                            if tls.is_none() {
+                                tls = Some(config.webhook_tls.client_config()?);
+                            }
+                            wh.tls.clone_from(&tls);
+                        }
                         let dir = config.spool_dir.join(format!("{label}-{}", stream.name()));
                         Box::new(WebhookSink::start(
                             wh,

@@ -34,6 +34,7 @@ fn a_stuck_output_never_blocks_and_sheds_events_first() {
         webhook_format: Format::Array,
         webhook_timeout: Duration::from_secs(1),
         webhook_max_backoff: Duration::from_secs(1),
+        webhook_tls: Default::default(),
     };
     let metrics = Arc::new(Metrics::new(&BuildInfo::current()).unwrap());
     let router = Router::start(&config, Arc::clone(&metrics)).unwrap();

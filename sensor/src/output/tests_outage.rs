@@ -84,7 +84,8 @@ impl Drop for Receiver {
     }
 }
 
-fn read_request(conn: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+/// The body of one `POST /hook` read from `conn` (plain or TLS).
+pub(super) fn read_request(conn: &mut impl Read) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -116,7 +117,7 @@ fn read_request(conn: &mut std::net::TcpStream) -> Option<Vec<u8>> {
     Some(buf[head_end..head_end + len].to_vec())
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -124,7 +125,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn config(port: u16, spool_dir: &std::path::Path) -> RouterConfig {
+pub(super) fn config(port: u16, spool_dir: &std::path::Path) -> RouterConfig {
     let rotation = Rotation {
         max_bytes: 0,
         keep: 0,
@@ -141,10 +142,11 @@ fn config(port: u16, spool_dir: &std::path::Path) -> RouterConfig {
         webhook_format: Format::Array,
         webhook_timeout: Duration::from_millis(500),
         webhook_max_backoff: Duration::from_secs(1),
+        webhook_tls: Default::default(),
     }
 }
 
-fn metrics() -> Arc<Metrics> {
+pub(super) fn metrics() -> Arc<Metrics> {
     Arc::new(Metrics::new(&BuildInfo::current()).unwrap())
 }
 

@@ -46,6 +46,8 @@ pub struct WebhookConfig {
     pub max_backoff: Duration,
     /// The spool's settings.
     pub spool: SpoolConfig,
+    /// TLS client configuration, required for an `https://` URL.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl WebhookConfig {
@@ -70,6 +72,7 @@ impl WebhookConfig {
                 full,
                 sync: stream == Stream::Alerts,
             },
+            tls: None,
         }
     }
 }
@@ -258,7 +261,13 @@ impl Delivery {
                     .min(d.saturating_duration_since(Instant::now()))
             });
             let (content_type, body) = self.body(&batch.lines);
-            match http_client::post(&self.config.url, content_type, &body, timeout) {
+            match http_client::post(
+                &self.config.url,
+                self.config.tls.as_ref(),
+                content_type,
+                &body,
+                timeout,
+            ) {
                 Ok(status) if (200..300).contains(&status) => {
                     let mut spool = lock(&self.shared.spool);
                     if let Err(err) = spool.commit(end) {
