@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod bpf;
+pub mod canary;
 pub mod config;
 pub mod exec;
 pub mod header;

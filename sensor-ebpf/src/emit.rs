@@ -8,11 +8,11 @@ use aya_ebpf::{
         bpf_get_current_uid_gid, bpf_ktime_get_boot_ns,
     },
 };
-use sensor_common::{EventHeader, EventKind, FilterReason};
+use sensor_common::{EventHeader, EventKind, FilterReason, canary::Hook};
 
 use crate::{
     config,
-    maps::{DROPS, EVENTS, FILTERED},
+    maps::{DROPS, EVENTS, FILTERED, SELF_HITS},
 };
 
 /// Fills `header` for an event of `kind` and total size `size` from the current task.
@@ -56,6 +56,21 @@ pub fn count_filtered(kind: EventKind, reason: FilterReason) {
         // SAFETY: per-CPU slot.
         unsafe { *counter += 1 };
     }
+}
+
+/// Whether the caller is the sensor itself; if so, counts the call at `hook` (the liveness
+/// canary: userspace makes such a call and checks that the count moved).
+#[inline(always)]
+pub fn own_call(hook: Hook) -> bool {
+    let pid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    if pid != config::get().self_pid {
+        return false;
+    }
+    if let Some(counter) = SELF_HITS.get_ptr_mut(hook as u32) {
+        // SAFETY: per-CPU slot.
+        unsafe { *counter += 1 };
+    }
+    true
 }
 
 /// Whether events of the current process are reported; counts the ones that are not. The

@@ -6,7 +6,9 @@ use aya_ebpf::{
 };
 use sensor_common::{
     ARGV_CAP, EventKind, FilterReason, OPEN_DIR_CAP, OPEN_PATH_CAP, OPEN_PREFIX_MAX, OpenArgs,
-    OpenPrefix, PendingConnect, PendingExec, bpf::OWN_IDS_MAX,
+    OpenPrefix, PendingConnect, PendingExec,
+    bpf::OWN_IDS_MAX,
+    canary::{Hook, tamper_drop},
 };
 
 /// The event stream to userspace. Userspace resizes it at load time.
@@ -27,6 +29,16 @@ pub static OWN_IDS: HashMap<u64, u8> = HashMap::with_max_entries(OWN_IDS_MAX, 0)
 /// Ring-buffer reserve failures per event kind (index = kind number), per CPU.
 #[map]
 pub static DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(EventKind::SLOTS, 0);
+
+/// `TAMPER` reserve failures per record kind (slot from `sensor_common::canary::tamper_drop`),
+/// per CPU: exported like `DROPS`, with `ring="tamper"`.
+#[map]
+pub static TAMPER_DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(tamper_drop::SLOTS, 0);
+
+/// Calls of the sensor's own process seen per canaried hook (index = `Hook` value), per CPU:
+/// userspace makes such a call and checks that the count moved (liveness canary).
+#[map]
+pub static SELF_HITS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Hook::SLOTS, 0);
 
 /// Events not reported on purpose, per kind and reason (index = kind * `FilterReason::SLOTS` +
 /// reason), per CPU.

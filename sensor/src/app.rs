@@ -27,8 +27,6 @@ use crate::time::BootClock;
 const COUNTER_REFRESH: Duration = Duration::from_secs(1);
 /// Rendered lines are collected up to this many bytes before they are written (one copy less
 /// than line-by-line writes through the output's buffer).
-/// How often the sensor checks that its own programs, maps and links are still in place.
-const SELF_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// At most one warning about malformed records per this interval.
 const REJECT_WARN_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -122,6 +120,15 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         take_per_cpu(&mut ebpf, "FILTERED")?,
     );
 
+    // Liveness canaries: made now, after attaching, to learn which hooks answer here.
+    let canary = take_per_cpu(&mut ebpf, "SELF_HITS")
+        .inspect_err(|err| warn!(%err, "capture-hook liveness canaries are off"))
+        .ok()
+        .map(crate::protect::canary::Canary::new);
+    let tamper_drops = take_per_cpu(&mut ebpf, "TAMPER_DROPS")
+        .inspect_err(|err| warn!(%err, "TAMPER ring drops are not counted"))
+        .ok();
+
     let output_config = args.output.router_config()?;
     let mut engine = detection_engine(&args, &metrics)?;
     let state = restore_state(&args, &mut engine);
@@ -130,6 +137,16 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     // the seed or by its events.
     let mut enricher = crate::context::setup::enricher(&args, clock);
     enricher.seed();
+    let mut exe_watch = crate::exewatch::ExeWatch::new(&args.exe_watch());
+    if exe_watch.enabled() {
+        for process in enricher.processes() {
+            exe_watch.seed(process);
+        }
+        info!(
+            followed = exe_watch.watched(),
+            "watching programs run from dropper locations for a deleted executable"
+        );
+    }
     if let Some(logger) = logger {
         tokio::spawn(forward_ebpf_logs(logger));
     }
@@ -182,7 +199,12 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         tamper,
         bpf_watch: crate::protect::bpf::BpfWatch::new(own_objects, args.proc_root.clone()),
         last_self_check: Instant::now(),
+        self_check_interval: Duration::from_secs(args.self_check_secs),
         self_check_failed: false,
+        exe_watch,
+        exe_found: Vec::new(),
+        canary,
+        tamper_drops,
     };
     ringbuf::drain(
         ring,
@@ -251,17 +273,27 @@ struct Pipeline {
     /// Matches those calls against the sensor's own objects.
     bpf_watch: crate::protect::bpf::BpfWatch,
     last_self_check: Instant,
+    self_check_interval: Duration,
     /// The last self-check found problems (alert once per change, not every interval).
     self_check_failed: bool,
+    /// Follows processes run from dropper locations, for a deleted executable.
+    exe_watch: crate::exewatch::ExeWatch,
+    /// Findings of the last check (reused buffer).
+    exe_found: Vec<crate::exewatch::Finding>,
+    /// Capture-hook liveness canaries, run with the self-check.
+    canary: Option<crate::protect::canary::Canary>,
+    /// `TAMPER` reserve failures (kernel per-CPU counters).
+    tamper_drops: Option<PerCpuArray<MapData, u64>>,
 }
 
 impl ringbuf::Consumer for Pipeline {
     fn record(&mut self, bytes: &[u8]) {
         match decode::decode(bytes) {
             Ok(event) => {
-                let kind = kind_of(&event.body);
-                self.stats.kind_mut(kind).received += 1;
-                self.metrics.events_received(kind.name(), 1);
+                if let Some(kind) = kind_of(&event.body) {
+                    self.stats.kind_mut(kind).received += 1;
+                    self.metrics.events_received(kind.name(), 1);
+                }
                 self.pending.push(event);
             }
             Err(err) => {
@@ -308,29 +340,16 @@ impl ringbuf::Consumer for Pipeline {
                 EventBody::Exec(exec) if !gone => resolve::exec(&event.header, exec),
                 _ => {}
             }
-            let enriched = self.enricher.enrich(event);
-            self.line.clear();
-            self.renderer.render(&mut self.line, &enriched, self.clock);
-            self.out.event_json(&self.line);
-            let clock = self.clock;
-            // The event as a `Value` only when a tamper alert needs it as evidence.
-            self.guard.check(
-                &enriched,
-                || {
-                    let mut doc = ecs::document(&enriched.event, clock);
-                    if let Some(map) = doc.as_object_mut() {
-                        ecs_context::add_context(map, &enriched);
-                    }
-                    doc
-                },
-                &mut self.alerts,
-            );
-            self.detect(&enriched);
+            self.process(event);
         }
         // Hand the (now empty) buffer back so its allocation is reused.
         self.pending = pending;
+        let now = Instant::now();
+        if self.exe_watch.due(now) {
+            self.watch_exes(now);
+        }
         self.watch_bpf_calls();
-        if self.last_self_check.elapsed() >= SELF_CHECK_INTERVAL {
+        if self.last_self_check.elapsed() >= self.self_check_interval {
             self.last_self_check = Instant::now();
             self.self_check();
         }
@@ -346,6 +365,11 @@ impl ringbuf::Consumer for Pipeline {
                 *shared = self.stats;
             }
             publish_capture_metrics(&self.stats, &self.metrics);
+            if let Some(drops) = &self.tamper_drops
+                && let Ok(per_cpu) = drops.get(&sensor_common::canary::tamper_drop::BPF_CMD, 0)
+            {
+                self.metrics.observe_tamper_drops(per_cpu.iter().sum());
+            }
             if let Some(fill) = &self.fill {
                 self.metrics.ringbuf_fill("events", fill.used_bytes());
             }
@@ -363,6 +387,51 @@ impl ringbuf::Consumer for Pipeline {
 }
 
 impl Pipeline {
+    /// Enriches, writes and runs the rules over one event (from the kernel or the sensor).
+    fn process(&mut self, event: Event) {
+        let enriched = self.enricher.enrich(event);
+        self.exe_watch
+            .observe(&enriched.event.body, &enriched.process);
+        self.line.clear();
+        self.renderer.render(&mut self.line, &enriched, self.clock);
+        self.out.event_json(&self.line);
+        let clock = self.clock;
+        // The event as a `Value` only when a tamper alert needs it as evidence.
+        self.guard.check(
+            &enriched,
+            || {
+                let mut doc = ecs::document(&enriched.event, clock);
+                if let Some(map) = doc.as_object_mut() {
+                    ecs_context::add_context(map, &enriched);
+                }
+                doc
+            },
+            &mut self.alerts,
+        );
+        self.detect(&enriched);
+    }
+
+    /// Checks the followed processes for a deleted executable and sends an event for each
+    /// one newly found through the pipeline.
+    fn watch_exes(&mut self, now: Instant) {
+        let mut found = std::mem::take(&mut self.exe_found);
+        let counts = self.exe_watch.tick(now, &mut found);
+        self.metrics.exe_watch(counts.checked, counts.found);
+        for finding in found.drain(..) {
+            // The pid must still name the process the watcher followed (no reuse since).
+            let Some(process) = self
+                .enricher
+                .known(finding.pid)
+                .filter(|p| !p.exited && p.start_unix_ns == finding.start_unix_ns)
+            else {
+                continue;
+            };
+            let event = crate::exewatch::ExeWatch::event(finding, process);
+            self.process(event);
+        }
+        self.exe_found = found;
+    }
+
     /// Turns `bpf()` calls of others on the sensor's objects into tamper alerts.
     fn watch_bpf_calls(&mut self) {
         let Some(ring) = &mut self.tamper else {
@@ -374,7 +443,7 @@ impl Pipeline {
             let call = match crate::protect::bpf::BpfCall::decode(&item) {
                 Ok(call) => call,
                 Err(err) => {
-                    self.metrics.events_dropped(None, "tamper_record", 1);
+                    self.metrics.tamper_records_dropped("tamper_record", 1);
                     tracing::debug!(%err, "unusable tamper record");
                     continue;
                 }
@@ -409,6 +478,29 @@ impl Pipeline {
             }
         }
         self.self_check_failed = failed;
+        self.check_canaries();
+    }
+
+    /// Makes the canary calls; one alert for the hooks that stopped seeing them.
+    fn check_canaries(&mut self) {
+        let Some(canary) = &mut self.canary else {
+            return;
+        };
+        let report = canary.check();
+        for state in &report.states {
+            self.metrics
+                .capture_hook_alive(state.hook.name(), state.alive);
+        }
+        if !report.newly_silenced.is_empty() {
+            for hook in &report.newly_silenced {
+                warn!(
+                    hook = hook.name(),
+                    "capture hook did not see its canary call"
+                );
+            }
+            let alert = self.guard.hook_silenced_alert(&report.newly_silenced);
+            self.emit_alert(alert);
+        }
     }
 
     /// Counts and writes one alert that did not come from the rule engine.
@@ -553,15 +645,17 @@ fn publish_capture_metrics(stats: &CaptureStats, metrics: &Metrics) {
     }
 }
 
-fn kind_of(body: &EventBody) -> EventKind {
-    match body {
+/// The kernel record kind of a decoded event (`None` for events the sensor makes itself).
+fn kind_of(body: &EventBody) -> Option<EventKind> {
+    Some(match body {
         EventBody::Exec(_) => EventKind::Exec,
         EventBody::Fork(_) => EventKind::Fork,
         EventBody::Exit(_) => EventKind::Exit,
         EventBody::Connect(_) => EventKind::Connect,
         EventBody::Accept(_) => EventKind::Accept,
         EventBody::Open(_) => EventKind::Open,
-    }
+        EventBody::ExeDeleted(_) => return None,
+    })
 }
 
 /// The one line of totals at shutdown (tests and operators parse it).

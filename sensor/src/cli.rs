@@ -156,6 +156,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 10)]
     pub poll_ms: u64,
 
+    /// Seconds between self-checks: own BPF objects still held, and every canaried capture
+    /// hook still seeing the sensor's own test calls (liveness canaries).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub self_check_secs: u64,
+
     /// Read-only opens of paths starting with this prefix are not reported (writes and creates
     /// always are). Repeatable; replaces the default list. Absolute, at most 64 bytes, at most
     /// 16 prefixes.
@@ -217,7 +222,29 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     pub state_max_age_secs: u64,
 
+    /// Every this many milliseconds, check whether programs run from dropper locations (temp,
+    /// runtime, home, hidden or world-writable directories) had their executable deleted while
+    /// running; 0 turns the check off.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub exe_watch_ms: u64,
+
+    /// Most `/proc/PID/exe` reads per deleted-executable check (the others wait their turn).
+    #[arg(long, default_value_t = 512, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub exe_watch_max_checks: u32,
+
     /// Detection rules and alert output.
     #[command(flatten)]
     pub detect: DetectArgs,
+}
+
+impl RunArgs {
+    /// The deleted-executable watcher's settings.
+    pub fn exe_watch(&self) -> crate::exewatch::ExeWatchConfig {
+        crate::exewatch::ExeWatchConfig {
+            interval: std::time::Duration::from_millis(self.exe_watch_ms),
+            max_checks: self.exe_watch_max_checks as usize,
+            proc_root: self.proc_root.clone(),
+            host_root: self.host_root.clone(),
+        }
+    }
 }

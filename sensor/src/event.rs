@@ -50,6 +50,9 @@ pub enum EventBody {
     Accept(NetEvent),
     /// A file was opened (or an open failed).
     Open(OpenEvent),
+    /// Not from the kernel: the sensor found that a running process's executable file was
+    /// deleted (see [`crate::exewatch`]).
+    ExeDeleted(ExeDeletedEvent),
 }
 
 impl EventBody {
@@ -62,6 +65,7 @@ impl EventBody {
             EventBody::Connect(_) => "connect",
             EventBody::Accept(_) => "accept",
             EventBody::Open(_) => "open",
+            EventBody::ExeDeleted(_) => "executable-deleted",
         }
     }
 }
@@ -210,6 +214,13 @@ pub struct OpenEvent {
     pub path_resolved: bool,
     /// The syscall used (`open`, `openat`, `openat2`, `creat`).
     pub syscall: OpenSyscall,
+}
+
+/// A running process's executable was found deleted (`/proc/PID/exe` reads `... (deleted)`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExeDeletedEvent {
+    /// What `/proc/PID/exe` read, without the ` (deleted)` suffix; untrusted bytes.
+    pub link: Vec<u8>,
 }
 
 /// Which syscall opened a file.

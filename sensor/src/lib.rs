@@ -15,6 +15,7 @@ pub mod context;
 pub mod decode;
 pub mod detect;
 pub mod event;
+pub mod exewatch;
 pub mod http;
 pub mod logsafe;
 pub mod metrics;

@@ -1,9 +1,12 @@
 //! Issue 9: self-protection. Opening the sensor's /proc memory or maps, or writing tracefs
 //! controls, raises a tamper alert; a process that names itself after the sensor is still seen.
 //! `bpftool` taking a handle on one of the sensor's maps or programs raises a (medium) tamper
-//! alert naming that process; the same on someone else's program does not.
+//! alert naming that process; the same on someone else's program does not. A capture hook
+//! silenced while the sensor runs (its link released from inside the sensor through ptrace,
+//! without a `bpf()` call) raises a "hook silenced" alert and drops its liveness gauge.
 
 mod harden_support;
+mod tamper_support;
 
 use std::process::Command;
 use std::time::Duration;
@@ -196,4 +199,119 @@ fn loaded_prog_ids() -> Vec<u32> {
             })
         })
         .unwrap_or_default()
+}
+
+/// `sensor_capture_hook_alive{hook}` as scraped from `addr`.
+fn hook_alive(addr: &str, hook: &str) -> Option<f64> {
+    let text = harden_support::http_get(addr, "/metrics").ok()?;
+    let series = format!("sensor_capture_hook_alive{{hook=\"{hook}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn wait_gauge(addr: &str, hook: &str, want: f64) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        if hook_alive(addr, hook) == Some(want) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    anyhow::bail!("{hook} liveness gauge never became {want}")
+}
+
+/// The attack of the brief, `pidfd_getfd(2)` of the sensor's perf-event fds and
+/// `PERF_EVENT_IOC_DISABLE`, has no target: aya attaches tracepoints through BPF links and
+/// closes the perf-event fd (and, verified with bpftrace, which keeps its perf fds, disabling
+/// a tracepoint's perf event does not stop its BPF program on this kernel). The closest real
+/// attack without a `bpf()` call: make a sensor thread replace the fd of one hook's link
+/// (ptrace, `dup2`), which releases the link and detaches that one program.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_silenced_capture_hook_raises_one_tamper_alert_and_drops_its_gauge() -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    if !require_root("a_silenced_capture_hook_raises_one_tamper_alert_and_drops_its_gauge") {
+        return Ok(());
+    }
+    let addr = harden_support::free_addr()?;
+    let mut sensor = Sensor::start(&[
+        "run",
+        "--events",
+        "-",
+        "--metrics-addr",
+        &addr,
+        "--self-check-secs",
+        "2",
+    ])?;
+    let me = sensor.pid();
+    wait_gauge(&addr, "sys_enter_openat", 1.0)?;
+    wait_gauge(&addr, "sys_exit_openat", 1.0)?;
+    // Losses on the tamper ring are exported in the same family as the event ring's.
+    let text = harden_support::http_get(&addr, "/metrics")?;
+    assert!(
+        text.contains(
+            "sensor_events_dropped_total{reason=\"ringbuf_full\",ring=\"tamper\",type=\"bpf\"} 0"
+        ),
+        "{text}"
+    );
+
+    let perf: Vec<u32> = tamper_support::fds(me)
+        .into_iter()
+        .filter(|(_, target)| target == "anon_inode:[perf_event]")
+        .map(|(fd, _)| fd)
+        .collect();
+    assert!(perf.is_empty(), "the sensor holds perf-event fds: {perf:?}");
+
+    let link = tamper_support::link_fd_of(me, "sys_enter_openat")
+        .context("no BPF link of sys_enter_openat in the sensor")?;
+    assert!(
+        tamper_support::fd_target(me, 0).is_some(),
+        "sensor has no fd 0"
+    );
+    let injected = std::time::Instant::now();
+    let ret = tamper_support::inject_syscall(me, libc::SYS_dup2, [0, u64::from(link), 0])?;
+    assert_eq!(ret, i64::from(link), "dup2 inside the sensor failed");
+
+    let alert = sensor.wait_for_alert(Duration::from_secs(15), |a| {
+        field_str(a, "rule.id") == Some("sensor-tamper-hook-silenced")
+    })?;
+    eprintln!(
+        "hook-silenced alert {:?} after the link was released",
+        injected.elapsed()
+    );
+    assert_eq!(
+        field_str(&alert, "rule.name"),
+        Some("Sensor Capture Hook Silenced")
+    );
+    assert_eq!(field_str(&alert, "sigma.level"), Some("high"));
+    assert_eq!(field_str(&alert, "rule.ruleset"), Some("self-protection"));
+    assert_eq!(
+        alert
+            .pointer("/threat/technique/0/id")
+            .and_then(serde_json::Value::as_str),
+        Some("T1562.001"),
+        "{alert}"
+    );
+    let hooks: Vec<&str> = field(&alert, "sensor.event.bpf.hooks")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(hooks, ["sys_enter_openat"], "{alert}");
+    wait_gauge(&addr, "sys_enter_openat", 0.0)?;
+    assert_eq!(hook_alive(&addr, "sys_exit_openat"), Some(1.0));
+
+    // Still silent at the next checks: no second alert.
+    std::thread::sleep(Duration::from_secs(5));
+    let alerts = sensor
+        .drain()?
+        .iter()
+        .filter(|v| field_str(v, "rule.id") == Some("sensor-tamper-hook-silenced"))
+        .count();
+    assert_eq!(alerts, 1, "the silenced hook was alerted on more than once");
+    assert_eq!(hook_alive(&addr, "sys_enter_openat"), Some(0.0));
+
+    let status = sensor.stop()?;
+    assert!(status.success(), "exit status {status:?}");
+    Ok(())
 }

@@ -18,11 +18,8 @@ use serde_json::Value;
 
 /// Scenarios the sensor cannot detect with what it observes, each with the reason. A listed
 /// scenario that is detected anyway is reported (so the entry can be removed), not failed.
-const KNOWN_MISSES: &[(&str, &str)] = &[(
-    "fileless-deleted-running",
-    "the payload is deleted after its exec: the exec event still shows a present file and the \
-     sensor captures no unlink events, so only the hidden-path rule (T1564.001) fires",
-)];
+/// (Empty since the deleted-executable watch catches `fileless-deleted-running`.)
+const KNOWN_MISSES: &[(&str, &str)] = &[];
 
 /// How long to wait for a scenario's alert after the script ended.
 const ALERT_WAIT: Duration = Duration::from_secs(5);

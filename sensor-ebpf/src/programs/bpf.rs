@@ -10,14 +10,23 @@ use aya_ebpf::{
 use sensor_common::{
     BATCH_MAP_FD_OFFSET, BPF_CMD_KIND, BPF_TP_CMD_OFFSET, BPF_TP_UATTR_OFFSET, BpfCmdRecord,
     bpf::{cmd, own_id_key},
+    canary::{Hook, tamper_drop},
     is_batch,
 };
 
 use crate::{
     config,
     emit::fill_header_raw,
-    maps::{OWN_IDS, TAMPER},
+    maps::{OWN_IDS, SELF_HITS, TAMPER, TAMPER_DROPS},
 };
+
+#[inline(always)]
+fn count_self_bpf() {
+    if let Some(counter) = SELF_HITS.get_ptr_mut(Hook::BpfEnter as u32) {
+        // SAFETY: per-CPU slot.
+        unsafe { *counter += 1 };
+    }
+}
 
 // match-proto: sys_enter_bpf(int cmd, union bpf_attr *uattr, unsigned int size)
 #[tracepoint]
@@ -35,6 +44,8 @@ pub fn sys_enter_bpf(ctx: TracePointContext) -> u32 {
     }
     let pid = (bpf_get_current_pid_tgid() >> 32) as u32;
     if pid == config::get().self_pid {
+        // The liveness canary: the sensor's own (refused) call of a watched command.
+        count_self_bpf();
         return 0;
     }
     let mut unreadable = 0;
@@ -61,9 +72,12 @@ pub fn sys_enter_bpf(ctx: TracePointContext) -> u32 {
     } else {
         head[1]
     };
-    // A full ring loses the record; there is no per-kind drop slot for it, and userspace's
-    // periodic self-check does not depend on it.
+    // A full ring loses the record, counted like the event ring's losses.
     let Some(mut entry) = TAMPER.reserve::<BpfCmdRecord>(0) else {
+        if let Some(counter) = TAMPER_DROPS.get_ptr_mut(tamper_drop::BPF_CMD) {
+            // SAFETY: per-CPU slot.
+            unsafe { *counter += 1 };
+        }
         return 0;
     };
     let record = entry.as_mut_ptr();

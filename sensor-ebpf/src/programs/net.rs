@@ -9,11 +9,12 @@ use aya_ebpf::{
 };
 use sensor_common::{
     AF_INET, AF_INET6, EventKind, FilterReason, KernelOffsets, NetRecord, PendingConnect,
+    canary::Hook,
 };
 
 use crate::{
     config,
-    emit::{count_drop, count_filtered, fill_header, wakeup_flags, wanted},
+    emit::{count_drop, count_filtered, fill_header, own_call, wakeup_flags, wanted},
     kernel::{current_task, file_sock, read, sock_ends, task_file},
     maps::{EVENTS, PENDING_CONNECT},
 };
@@ -21,6 +22,8 @@ use crate::{
 // match-proto: sys_enter_connect(int fd, struct sockaddr *uservaddr, int addrlen)
 #[tracepoint]
 pub fn sys_enter_connect(ctx: TracePointContext) -> u32 {
+    // Counted for the liveness canary; `wanted` below then filters the sensor's own connects.
+    own_call(Hook::ConnectEnter);
     let tp = config::get().tp;
     if tp.connect_addr == 0 || !wanted(EventKind::Connect) {
         return 0;
@@ -67,6 +70,10 @@ pub fn sys_enter_connect(ctx: TracePointContext) -> u32 {
 
 #[tracepoint]
 pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
+    // The sensor's own connects were never staged: nothing to finish.
+    if own_call(Hook::ConnectExit) {
+        return 0;
+    }
     let tid = bpf_get_current_pid_tgid() as u32;
     let Some(pending) = PENDING_CONNECT.get_ptr(&tid) else {
         return 0;

@@ -13,12 +13,12 @@ use aya_ebpf::{
 };
 use sensor_common::{
     AT_FDCWD, EventKind, FilterReason, OPEN_PATH_CAP, OPEN_PATH_TRUNCATED, OPEN_PREFIX_LEN,
-    OPEN_PREFIX_MAX, OPEN_VIA_CREAT, OPEN_VIA_OPENAT2, OpenArgs, OpenRecord,
+    OPEN_PREFIX_MAX, OPEN_VIA_CREAT, OPEN_VIA_OPENAT2, OpenArgs, OpenRecord, canary::Hook,
 };
 
 use crate::{
     config,
-    emit::{count_drop, count_filtered, fill_header, wakeup_flags, wanted},
+    emit::{count_drop, count_filtered, fill_header, own_call, wakeup_flags, wanted},
     maps::{
         CollapseKey, CollapseSlot, EVENTS, OPEN_PREFIXES, OPEN_RECENT, OPEN_RECENT_SLOTS,
         OPEN_SCRATCH, PENDING_OPEN,
@@ -49,6 +49,9 @@ pub fn sys_enter_open(ctx: TracePointContext) -> u32 {
 // match-proto: sys_enter_openat(int dfd, const char *filename, int flags, umode_t mode)
 #[tracepoint]
 pub fn sys_enter_openat(ctx: TracePointContext) -> u32 {
+    // The sensor's own opens are not reported (`stage` counts them as filtered) but counted
+    // here first, for the liveness canary.
+    own_call(Hook::OpenatEnter);
     let tp = config::get().tp;
     // SAFETY: offsets from the format file.
     let (dfd, path, flags, mode) = unsafe {
@@ -66,6 +69,7 @@ pub fn sys_enter_openat(ctx: TracePointContext) -> u32 {
 // match-proto: sys_enter_openat2(int dfd, const char *filename, struct open_how *how, size_t)
 #[tracepoint]
 pub fn sys_enter_openat2(ctx: TracePointContext) -> u32 {
+    own_call(Hook::Openat2Enter);
     let tp = config::get().tp;
     // SAFETY: offsets from the format file.
     let (dfd, path, how) = unsafe {
@@ -212,13 +216,18 @@ pub fn sys_exit_open(ctx: TracePointContext) -> u32 {
 
 #[tracepoint]
 pub fn sys_exit_openat(ctx: TracePointContext) -> u32 {
-    exit(&ctx);
+    // The sensor's own opens were never staged: nothing to finish.
+    if !own_call(Hook::OpenatExit) {
+        exit(&ctx);
+    }
     0
 }
 
 #[tracepoint]
 pub fn sys_exit_openat2(ctx: TracePointContext) -> u32 {
-    exit(&ctx);
+    if !own_call(Hook::Openat2Exit) {
+        exit(&ctx);
+    }
     0
 }
 

@@ -152,6 +152,16 @@ impl Enricher {
         seeded
     }
 
+    /// The current record of `pid`, without touching its recency or reading `/proc`.
+    pub fn known(&self, pid: u32) -> Option<&Arc<ProcessInfo>> {
+        self.table.peek(pid)
+    }
+
+    /// Every process the table holds now.
+    pub fn processes(&self) -> impl Iterator<Item = &Arc<ProcessInfo>> {
+        self.table.iter()
+    }
+
     /// Updates the table from `event` and attaches its context.
     pub fn enrich(&mut self, event: Event) -> EnrichedEvent {
         self.now_ns = event.header.ktime_ns;
@@ -182,9 +192,10 @@ impl Enricher {
                     Arc::new(info)
                 }
             },
-            EventBody::Connect(_) | EventBody::Accept(_) | EventBody::Open(_) => {
-                self.acting(h, h.pid)
-            }
+            EventBody::Connect(_)
+            | EventBody::Accept(_)
+            | EventBody::Open(_)
+            | EventBody::ExeDeleted(_) => self.acting(h, h.pid),
         };
         let process = self.refresh_container(process, h);
         let parent = self.parent_of(&process);

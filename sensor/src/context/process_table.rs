@@ -146,6 +146,11 @@ impl ProcessTable {
         self.map.get(&pid).map(|e| &e.info)
     }
 
+    /// Every record, in no particular order, without touching recency.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<ProcessInfo>> {
+        self.map.values().map(|e| &e.info)
+    }
+
     /// Inserts or replaces the record of `info.pid`.
     pub fn insert(&mut self, info: Arc<ProcessInfo>) -> Arc<ProcessInfo> {
         self.use_clock += 1;

@@ -24,6 +24,9 @@ pub enum Category {
     FileEvent,
     /// Read-only opens.
     FileAccess,
+    /// A running process's image was tampered with (its executable deleted): not a process
+    /// creation, so SigmaHQ's process_creation rules never see it twice.
+    ProcessTampering,
     /// Events no Sigma category covers (fork, exit).
     Other,
 }
@@ -36,6 +39,7 @@ impl Category {
             Category::NetworkConnection => "network_connection",
             Category::FileEvent => "file_event",
             Category::FileAccess => "file_access",
+            Category::ProcessTampering => "process_tampering",
             // Never a valid Sigma category, so category-specific rules are pruned.
             Category::Other => "sensor_internal",
         }
@@ -48,6 +52,7 @@ impl Category {
             "network_connection" => Some(Category::NetworkConnection),
             "file_event" => Some(Category::FileEvent),
             "file_access" => Some(Category::FileAccess),
+            "process_tampering" => Some(Category::ProcessTampering),
             _ => None,
         }
     }

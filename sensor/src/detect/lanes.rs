@@ -23,11 +23,12 @@ use super::rules::RuleSet;
 type Compiled = rsigma_eval::Engine<LogSourceExtractor>;
 
 /// Every category, in [`lane_index`] order.
-const CATEGORIES: [Category; 5] = [
+const CATEGORIES: [Category; 6] = [
     Category::ProcessCreation,
     Category::NetworkConnection,
     Category::FileEvent,
     Category::FileAccess,
+    Category::ProcessTampering,
     Category::Other,
 ];
 
@@ -37,7 +38,8 @@ fn lane_index(category: Category) -> usize {
         Category::NetworkConnection => 1,
         Category::FileEvent => 2,
         Category::FileAccess => 3,
-        Category::Other => 4,
+        Category::ProcessTampering => 4,
+        Category::Other => 5,
     }
 }
 

@@ -237,6 +237,7 @@ impl FieldSource for LiveEvent<'_> {
             EventBody::Open(o) if o.flags & WRITE_FLAGS != 0 => Category::FileEvent,
             EventBody::Open(_) => Category::FileAccess,
             EventBody::Fork(_) | EventBody::Exit(_) => Category::Other,
+            EventBody::ExeDeleted(_) => Category::ProcessTampering,
         }
     }
 

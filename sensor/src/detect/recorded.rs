@@ -70,6 +70,7 @@ fn categorize(doc: &Value) -> Category {
         }
         Some("exec") => Category::Other,
         Some("connect" | "accept") => Category::NetworkConnection,
+        Some("executable-deleted") => Category::ProcessTampering,
         Some("open") => {
             let types = lookup(doc, "event.type");
             let has = |t: &str| match types {

@@ -25,7 +25,7 @@ pub fn check_logsource(rule: &SigmaRule) -> Result<(), String> {
     {
         return Err(format!(
             "unsupported logsource category '{category}' (supported: process_creation, \
-             network_connection, file_event, file_access)"
+             network_connection, file_event, file_access, process_tampering)"
         ));
     }
     Ok(())

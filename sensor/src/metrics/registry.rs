@@ -18,6 +18,13 @@ pub const EVENT_TYPES: [&str; 6] = ["exec", "fork", "exit", "connect", "accept",
 /// The `reason` of a kernel-side drop: the ring buffer had no room for the record.
 pub const KERNEL_DROP_REASON: &str = "ringbuf_full";
 
+/// `ring` label of drops on the event ring (`EVENTS`).
+pub const EVENTS_RING: &str = "events";
+/// `ring` label of drops on the self-protection ring (`TAMPER`).
+pub const TAMPER_RING: &str = "tamper";
+/// `type` of the records on the `TAMPER` ring (`bpf()` calls of other processes).
+pub const TAMPER_BPF_TYPE: &str = "bpf";
+
 /// `type` used when a record's kind is unknown (a decode reject before the kind is known, or a
 /// name outside [`EVENT_TYPES`]), so nothing is silently uncounted.
 const UNKNOWN_TYPE: &str = "unknown";
@@ -44,6 +51,7 @@ pub struct Metrics {
     /// `events` resolved per [`EVENT_TYPES`] entry, then `unknown`, for the hot path.
     events_by_type: Vec<IntCounter>,
     dropped: IntCounterVec,
+    hook_alive: IntGaugeVec,
     filtered: IntCounterVec,
     alerts: IntCounterVec,
     detection_latency: Histogram,
@@ -52,6 +60,8 @@ pub struct Metrics {
     process_table_entries: IntGauge,
     process_table_evictions: IntCounter,
     correlation_state_entries: IntGauge,
+    /// `sensor_exe_watch_total{result}`: `checked`, `deleted`.
+    exe_watch: [IntCounter; 2],
     rules_loaded: IntGaugeVec,
     rule_load_errors: IntCounter,
     ready: IntGauge,
@@ -79,11 +89,21 @@ impl Metrics {
             Opts::new(
                 "sensor_events_dropped_total",
                 "Events lost: kernel ring-buffer reserve failures (reason=ringbuf_full) and \
-                 records rejected by the userspace decoder (reason=the decode error).",
+                 records rejected by the userspace decoder (reason=the decode error), by ring \
+                 (events, or tamper for self-protection records).",
             ),
-            &["type", "reason"],
+            &["type", "reason", "ring"],
         )?;
         reg(Box::new(dropped.clone()))?;
+        let hook_alive = IntGaugeVec::new(
+            Opts::new(
+                "sensor_capture_hook_alive",
+                "1 when the hook saw the sensor's own canary call at the last self-check, 0 \
+                 when it did not (silenced while attached).",
+            ),
+            &["hook"],
+        )?;
+        reg(Box::new(hook_alive.clone()))?;
         let filtered = IntCounterVec::new(
             Opts::new(
                 "sensor_events_filtered_total",
@@ -136,6 +156,19 @@ impl Metrics {
             "Entries held by the correlation engine (open sequences, counters).",
         )?;
         reg(Box::new(correlation_state_entries.clone()))?;
+        let exe_watch_vec = IntCounterVec::new(
+            Opts::new(
+                "sensor_exe_watch_total",
+                "Deleted-executable watch: /proc/PID/exe reads (result=checked) and processes \
+                 found running a deleted executable (result=deleted).",
+            ),
+            &["result"],
+        )?;
+        reg(Box::new(exe_watch_vec.clone()))?;
+        let exe_watch = [
+            exe_watch_vec.with_label_values(&["checked"]),
+            exe_watch_vec.with_label_values(&["deleted"]),
+        ];
         let rules_loaded = IntGaugeVec::new(
             Opts::new(
                 "sensor_rules_loaded",
@@ -201,14 +234,16 @@ impl Metrics {
             .map(|t| events.with_label_values(&[*t]))
             .collect();
         for t in EVENT_TYPES {
-            dropped.with_label_values(&[t, KERNEL_DROP_REASON]);
+            dropped.with_label_values(&[t, KERNEL_DROP_REASON, EVENTS_RING]);
         }
+        dropped.with_label_values(&[TAMPER_BPF_TYPE, KERNEL_DROP_REASON, TAMPER_RING]);
 
         Ok(Metrics {
             registry,
             events,
             events_by_type,
             dropped,
+            hook_alive,
             filtered,
             alerts,
             detection_latency,
@@ -217,6 +252,7 @@ impl Metrics {
             process_table_entries,
             process_table_evictions,
             correlation_state_entries,
+            exe_watch,
             rules_loaded,
             rule_load_errors,
             ready,
@@ -250,15 +286,48 @@ impl Metrics {
     /// when the record was rejected before its kind was known.
     pub fn events_dropped(&self, kind: Option<&str>, reason: &'static str, n: u64) {
         let kind = kind.map_or(UNKNOWN_TYPE, Self::type_label);
-        self.dropped.with_label_values(&[kind, reason]).inc_by(n);
+        self.dropped
+            .with_label_values(&[kind, reason, EVENTS_RING])
+            .inc_by(n);
+    }
+
+    /// Counts `n` records of the `TAMPER` ring rejected by its decoder for `reason`.
+    pub fn tamper_records_dropped(&self, reason: &'static str, n: u64) {
+        self.dropped
+            .with_label_values(&[TAMPER_BPF_TYPE, reason, TAMPER_RING])
+            .inc_by(n);
+    }
+
+    /// Advances the `TAMPER` ring's reserve-failure counter to the kernel's cumulative `total`.
+    pub fn observe_tamper_drops(&self, total: u64) {
+        let counter =
+            self.dropped
+                .with_label_values(&[TAMPER_BPF_TYPE, KERNEL_DROP_REASON, TAMPER_RING]);
+        advance_to(&counter, total);
+    }
+
+    /// The current value of the `TAMPER` ring's reserve-failure counter.
+    pub fn tamper_drops(&self) -> u64 {
+        self.dropped
+            .with_label_values(&[TAMPER_BPF_TYPE, KERNEL_DROP_REASON, TAMPER_RING])
+            .get()
+    }
+
+    /// Sets `sensor_capture_hook_alive{hook}` from the last liveness canary.
+    pub fn capture_hook_alive(&self, hook: &str, alive: bool) {
+        self.hook_alive
+            .with_label_values(&[hook])
+            .set(i64::from(alive));
     }
 
     /// Advances the kernel drop counter of `kind` to `total`, the cumulative sum of the
     /// kernel's per-CPU counters. A smaller total (counters reset) is ignored.
     pub fn observe_kernel_drops(&self, kind: &str, total: u64) {
-        let counter = self
-            .dropped
-            .with_label_values(&[Self::type_label(kind), KERNEL_DROP_REASON]);
+        let counter = self.dropped.with_label_values(&[
+            Self::type_label(kind),
+            KERNEL_DROP_REASON,
+            EVENTS_RING,
+        ]);
         advance_to(&counter, total);
     }
 
@@ -309,6 +378,13 @@ impl Metrics {
     /// Sets the number of entries held by the correlation engine.
     pub fn correlation_state_entries(&self, n: u64) {
         self.correlation_state_entries.set(saturating_i64(n));
+    }
+
+    /// Counts one deleted-executable check: `checked` reads, `deleted` findings.
+    pub fn exe_watch(&self, checked: u64, deleted: u64) {
+        let [c, d] = &self.exe_watch;
+        c.inc_by(checked);
+        d.inc_by(deleted);
     }
 
     /// Sets how many rules are loaded from `source` (e.g. `builtin`, a rules directory name).
@@ -373,7 +449,7 @@ impl Metrics {
     /// The current value of the kernel drop counter of `kind`.
     pub fn kernel_drops(&self, kind: &str) -> u64 {
         self.dropped
-            .with_label_values(&[Self::type_label(kind), KERNEL_DROP_REASON])
+            .with_label_values(&[Self::type_label(kind), KERNEL_DROP_REASON, EVENTS_RING])
             .get()
     }
 

@@ -28,7 +28,7 @@ fn known_series_exist_at_zero_before_any_event() {
             sample(
                 &text,
                 &format!(
-                    "sensor_events_dropped_total{{reason=\"{KERNEL_DROP_REASON}\",type=\"{t}\"}}"
+                    "sensor_events_dropped_total{{reason=\"{KERNEL_DROP_REASON}\",ring=\"events\",type=\"{t}\"}}"
                 )
             ),
             Some(0.0),
@@ -79,14 +79,14 @@ fn kernel_drops_advance_by_delta_and_never_go_back() {
     assert_eq!(
         sample(
             &text,
-            "sensor_events_dropped_total{reason=\"bad_length\",type=\"exec\"}"
+            "sensor_events_dropped_total{reason=\"bad_length\",ring=\"events\",type=\"exec\"}"
         ),
         Some(2.0)
     );
     assert_eq!(
         sample(
             &text,
-            "sensor_events_dropped_total{reason=\"unknown_kind\",type=\"unknown\"}"
+            "sensor_events_dropped_total{reason=\"unknown_kind\",ring=\"events\",type=\"unknown\"}"
         ),
         Some(1.0)
     );
@@ -138,4 +138,42 @@ fn detection_and_table_metrics_are_exposed() {
 #[test]
 fn content_type_is_the_text_format() {
     assert!(Metrics::content_type().starts_with("text/plain; version=0.0.4"));
+}
+
+#[test]
+fn tamper_ring_drops_and_hook_liveness_are_exported() {
+    let m = metrics();
+    let text = m.encode().expect("encode");
+    let tamper =
+        "sensor_events_dropped_total{reason=\"ringbuf_full\",ring=\"tamper\",type=\"bpf\"}";
+    assert_eq!(sample(&text, tamper), Some(0.0), "{text}");
+    m.observe_tamper_drops(4);
+    m.observe_tamper_drops(2);
+    assert_eq!(m.tamper_drops(), 4, "a reset kernel counter is ignored");
+    m.tamper_records_dropped("tamper_record", 1);
+    m.capture_hook_alive("sys_enter_openat", true);
+    m.capture_hook_alive("sys_exit_connect", false);
+    let text = m.encode().expect("encode");
+    assert_eq!(sample(&text, tamper), Some(4.0));
+    assert_eq!(
+        sample(
+            &text,
+            "sensor_events_dropped_total{reason=\"tamper_record\",ring=\"tamper\",type=\"bpf\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "sensor_capture_hook_alive{hook=\"sys_enter_openat\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "sensor_capture_hook_alive{hook=\"sys_exit_connect\"}"
+        ),
+        Some(0.0)
+    );
 }

@@ -62,6 +62,18 @@ pub fn document(event: &Event, clock: BootClock) -> Value {
         EventBody::Connect(net) => net_fields(net, true, &mut doc, &mut sensor),
         EventBody::Accept(net) => net_fields(net, false, &mut doc, &mut sensor),
         EventBody::Open(open) => open_fields(open, &mut doc, &mut sensor, &mut f),
+        EventBody::ExeDeleted(deleted) => {
+            sensor.insert(
+                "exe_deleted".into(),
+                json!({ "link": f.text("sensor.exe_deleted.link", &deleted.link) }),
+            );
+            json!({
+                "kind": "event",
+                "category": ["process"],
+                "type": ["change"],
+                "action": "executable-deleted",
+            })
+        }
     };
     doc.insert("event".into(), ecs_event);
     doc.insert("process".into(), Value::Object(process));

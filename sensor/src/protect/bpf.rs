@@ -295,6 +295,9 @@ mod tests {
             watch.check(&call(cmd::MAP_DELETE_BATCH, 0, 4), now),
             Some(Object::Map(7))
         );
+        // fd -1 (another sensor's liveness canary) is never looked up, whatever is there.
+        std::fs::write(fdinfo.join("4294967295"), "map_type:\t1\nmap_id:\t7\n").expect("write");
+        assert_eq!(watch.check(&call(cmd::MAP_FREEZE, u32::MAX, 0), now), None);
         assert!(matches!(
             watch.check(&call(cmd::LINK_DETACH, 6, 0), now),
             Some(Object::Link { id: 3, .. })

@@ -47,6 +47,11 @@ pub fn parse_fdinfo(text: &str) -> Option<Object> {
 
 /// The object behind fd `fd` of process `pid`, if it is a BPF one that is still open.
 pub fn resolve_fd(proc_root: &Path, pid: u32, fd: u32) -> Option<Object> {
+    // A negative fd (the refused `bpf()` liveness canary of another sensor, say) names
+    // nothing: no fdinfo lookup.
+    if i32::try_from(fd).is_err() {
+        return None;
+    }
     let path = proc_root.join(format!("{pid}/fdinfo/{fd}"));
     std::fs::read_to_string(path)
         .ok()

@@ -10,13 +10,16 @@
 //! - another process calling `bpf()` to get a handle on, update, or detach one of the sensor's
 //!   own programs, maps or links ([`bpf`], fed by the kernel's `TAMPER` ring);
 //! - one of the sensor's programs, maps or links disappearing or being swapped, found by a
-//!   periodic self-check of `/proc/self/fdinfo` ([`inventory`]).
+//!   periodic self-check of `/proc/self/fdinfo` ([`inventory`]);
+//! - a capture hook that is still attached but no longer runs, found by a liveness canary
+//!   at each self-check ([`canary`]).
 //!
 //! The kernel side filters only the sensor's own pid (not its name), so a process that renames
 //! itself after the sensor is still seen and still alerted on. Alerts have the same shape as
 //! Sigma alerts ([`crate::detect::alert::document`]), with `rule.ruleset: self-protection`.
 
 pub mod bpf;
+pub mod canary;
 pub mod inventory;
 
 use serde_json::{Value, json};
@@ -46,6 +49,8 @@ pub enum Tamper {
     BpfChange,
     /// The periodic self-check found a program, map or link of the sensor gone or swapped.
     SelfCheck,
+    /// A capture hook did not see the sensor's own canary call: it no longer runs.
+    HookSilenced,
 }
 
 impl Tamper {
@@ -104,6 +109,18 @@ impl Tamper {
                 "The sensor's periodic self-check found one of its BPF programs, maps or links \
                  gone or running another program: part of the capture may be blind.",
                 &["attack.defense_evasion", "attack.t1562.001"][..],
+            ),
+            Tamper::HookSilenced => (
+                "sensor-tamper-hook-silenced",
+                "Sensor Capture Hook Silenced",
+                "A capture hook of the sensor did not see the call the sensor made to test it \
+                 (liveness canary): the program may still be loaded, but events of that kind \
+                 are no longer captured.",
+                &[
+                    "attack.defense_evasion",
+                    "attack.t1562.001",
+                    "attack.t1562.006",
+                ][..],
             ),
         };
         RuleMeta {
@@ -255,6 +272,21 @@ impl Guard {
             "process": {"pid": self.own_pid},
         });
         self.alert(Tamper::SelfCheck, doc)
+    }
+
+    /// One tamper alert for every hook in `hooks` that stopped seeing its canary.
+    pub fn hook_silenced_alert(&mut self, hooks: &[sensor_common::canary::Hook]) -> Value {
+        let names: Vec<&str> = hooks.iter().map(|h| h.name()).collect();
+        let doc = json!({
+            "@timestamp": crate::time::rfc3339(crate::time::now_unix_ns()),
+            "event": {"kind": "event", "category": ["host"], "type": ["change"],
+                      "action": "capture-canary",
+                      "reason": format!("no canary call of the sensor reached: {}",
+                                        names.join(", "))},
+            "process": {"pid": self.own_pid},
+            "bpf": {"hooks": names},
+        });
+        self.alert(Tamper::HookSilenced, doc)
     }
 }
 

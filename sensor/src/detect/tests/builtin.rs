@@ -297,3 +297,50 @@ fn verdict_cache_changes_nothing_but_speed() {
     assert!(hits > 10, "{hits}");
     assert_eq!(no_hits, 0);
 }
+
+#[test]
+fn deleted_executable_event_meets_its_rule_only() {
+    const DELETED: &str = "Running Program Whose Executable Was Deleted From a Dropper Location";
+    let deleted = |t: f64, pid: u32| {
+        exec(
+            t,
+            pid,
+            "/tmp/.d/.sysupd",
+            ".sysupd 3",
+            json!({"event": {"type": ["change"], "action": "executable-deleted"},
+                   "sensor": {"exe_deleted": {"link": "/tmp/.d/.sysupd"}}}),
+        )
+    };
+    let mut engine = builtin();
+    let alerts = run(&mut engine, &[deleted(0.0, 20)]);
+    assert_eq!(titles(&alerts), [DELETED]);
+    assert_eq!(alerts[0]["process"]["pid"], 20);
+    assert_eq!(alerts[0]["sigma"]["level"], "high");
+    let techniques: Vec<&str> = alerts[0]["threat"]["technique"]
+        .as_array()
+        .expect("techniques")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert!(techniques.contains(&"T1070.004"), "{techniques:?}");
+    // The exec of the same program meets the exec rules, never this one.
+    let alerts = run(
+        &mut engine,
+        &[exec(1.0, 21, "/tmp/.d/.sysupd", ".sysupd 3", json!({}))],
+    );
+    assert!(!titles(&alerts).iter().any(|t| t == DELETED));
+
+    // A SigmaHQ-style process_creation rule that would match the fields does not see it.
+    let mut creation = super::engine(
+        "title: Exec From Tmp\nid: 0a4a0c4e-3c35-4f9e-9d7b-1f7b1c9e2a10\nlogsource: {product: linux, category: process_creation}\ndetection:\n  sel:\n    Image|startswith: /tmp/\n  condition: sel\nlevel: high\n",
+    );
+    assert!(run(&mut creation, &[deleted(2.0, 22)]).is_empty());
+    assert_eq!(
+        run(
+            &mut creation,
+            &[exec(3.0, 23, "/tmp/.d/.sysupd", ".sysupd", json!({}))]
+        )
+        .len(),
+        1
+    );
+}

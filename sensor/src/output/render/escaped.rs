@@ -71,6 +71,9 @@ impl Escaped {
             }
             EventBody::Fork(_) | EventBody::Exit(_) | EventBody::Connect(_) => {}
             EventBody::Accept(_) => {}
+            EventBody::ExeDeleted(deleted) => {
+                self.check(&deleted.link, ("sensor.exe_deleted", "link"))
+            }
         }
         // The context's fields, in the order they are rendered.
         self.process(

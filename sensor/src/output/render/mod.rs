@@ -105,6 +105,13 @@ impl Renderer {
                 w.end_object();
             }
             EventBody::Open(open) => sensor_open(&mut w, open),
+            EventBody::ExeDeleted(deleted) => {
+                w.key("exe_deleted");
+                w.begin_object();
+                w.key("link");
+                w.text(&deleted.link);
+                w.end_object();
+            }
         }
         w.key("ktime_ns");
         w.uint(h.ktime_ns);
@@ -175,6 +182,8 @@ fn event_object(w: &mut Writer<'_>, body: &EventBody) {
             Some(net.result),
         ),
         EventBody::Open(open) => ("file", &[open_type(open.flags)], "open", Some(open.result)),
+        // ECS `process` category, `change` type: the process's image changed under it.
+        EventBody::ExeDeleted(_) => ("process", &["change"], "executable-deleted", None),
     };
     w.begin_object();
     w.key("kind");

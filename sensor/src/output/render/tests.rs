@@ -105,6 +105,9 @@ fn bodies(hostile: &[u8]) -> Vec<EventBody> {
         EventBody::Open(open(0o100 | 0o1 | 0o2000000 | 0o40000000, 5)),
         EventBody::Open(open(0, -2)),
         EventBody::Open(open(0o1000, 4)),
+        EventBody::ExeDeleted(crate::event::ExeDeletedEvent {
+            link: [b"/tmp/.x/".as_slice(), hostile].concat(),
+        }),
     ]
 }
 
@@ -239,7 +242,7 @@ fn fast_path_renders_the_reference_document() {
             }
         }
     }
-    assert_eq!(checked, HOSTILE.len() * 13 * 3);
+    assert_eq!(checked, HOSTILE.len() * 14 * 3);
 }
 
 #[test]
