@@ -26,6 +26,9 @@ struct State {
     items: VecDeque<Doc>,
     per_level: [usize; LEVELS],
     closed: bool,
+    /// The consumer sleeps on `ready`. A notify is a futex syscall even with no sleeper, so
+    /// pushes signal only then: a busy consumer takes what arrived on its next pop anyway.
+    consumer_waiting: bool,
 }
 
 impl Queue {
@@ -36,6 +39,7 @@ impl Queue {
                 items: VecDeque::with_capacity(capacity.clamp(1, 4096)),
                 per_level: [0; LEVELS],
                 closed: false,
+                consumer_waiting: false,
             }),
             ready: Condvar::new(),
             capacity: capacity.max(1),
@@ -71,8 +75,11 @@ impl Queue {
         }
         state.count(doc.priority);
         state.items.push_back(doc);
+        let wake = std::mem::take(&mut state.consumer_waiting);
         drop(state);
-        self.ready.notify_one();
+        if wake {
+            self.ready.notify_one();
+        }
         shed
     }
 
@@ -81,10 +88,12 @@ impl Queue {
     pub fn pop_batch(&self, max: usize, wait: Duration) -> Option<Vec<Doc>> {
         let mut state = self.lock();
         if state.items.is_empty() && !state.closed {
+            state.consumer_waiting = true;
             state = self
                 .ready
                 .wait_timeout(state, wait)
                 .map_or_else(|e| e.into_inner().0, |(s, _)| s);
+            state.consumer_waiting = false;
         }
         if state.items.is_empty() && state.closed {
             return None;
@@ -185,5 +194,26 @@ mod tests {
         assert!(q.push(doc(5, "late")).is_some());
         assert_eq!(tags(&q), ["a"]);
         assert!(q.pop_batch(10, Duration::from_millis(1)).is_none());
+    }
+
+    #[test]
+    fn a_sleeping_consumer_is_woken_by_a_push() {
+        let q = std::sync::Arc::new(Queue::new(4));
+        let consumer = {
+            let q = std::sync::Arc::clone(&q);
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let batch = q.pop_batch(10, Duration::from_secs(30)).unwrap();
+                (batch.len(), started.elapsed())
+            })
+        };
+        // Let the consumer reach its wait, so the push has to signal it.
+        while !q.lock().consumer_waiting {
+            std::thread::yield_now();
+        }
+        q.push(doc(0, "a"));
+        let (n, waited) = consumer.join().unwrap();
+        assert_eq!(n, 1);
+        assert!(waited < Duration::from_secs(10), "woken after {waited:?}");
     }
 }
