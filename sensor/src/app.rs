@@ -383,6 +383,8 @@ impl ringbuf::Consumer for Pipeline {
             self.metrics
                 .process_table_evictions(table.evictions.load(Ordering::Relaxed));
         }
+        // Events were queued without waking the output threads: one wake-up per batch.
+        self.out.flush();
     }
 }
 

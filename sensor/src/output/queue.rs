@@ -14,6 +14,8 @@ use super::Doc;
 
 /// Number of priority levels (events 0, alerts 1-5).
 const LEVELS: usize = 6;
+/// Queued events that wake a sleeping consumer without waiting for [`Queue::wake`].
+const WAKE_AT: usize = 256;
 
 /// A bounded multi-producer, single-consumer queue that sheds by priority.
 pub struct Queue {
@@ -52,7 +54,9 @@ impl Queue {
     }
 
     /// Queues `doc`; returns the document shed to make room (possibly `doc` itself), if any.
-    /// A closed queue refuses everything.
+    /// A closed queue refuses everything. An alert wakes a sleeping consumer; an event only
+    /// once [`WAKE_AT`] documents wait, otherwise the producer calls [`Queue::wake`] after its
+    /// batch.
     pub fn push(&self, doc: Doc) -> Option<Doc> {
         let mut state = self.lock();
         if state.closed {
@@ -73,9 +77,12 @@ impl Queue {
                 state.uncount(victim.priority);
             }
         }
+        // Alerts go out at once; events wait for the producer's `wake` at the end of its batch,
+        // unless a writer's batch worth is already waiting.
+        let urgent = doc.priority > 0 || state.items.len() + 1 >= WAKE_AT;
         state.count(doc.priority);
         state.items.push_back(doc);
-        let wake = std::mem::take(&mut state.consumer_waiting);
+        let wake = urgent && std::mem::take(&mut state.consumer_waiting);
         drop(state);
         if wake {
             self.ready.notify_one();
@@ -104,6 +111,16 @@ impl Queue {
             state.uncount(d.priority);
         }
         Some(batch)
+    }
+
+    /// Wakes the consumer if it sleeps while documents wait (see [`Queue::push`]).
+    pub fn wake(&self) {
+        let mut state = self.lock();
+        let wake = !state.items.is_empty() && std::mem::take(&mut state.consumer_waiting);
+        drop(state);
+        if wake {
+            self.ready.notify_one();
+        }
     }
 
     /// Refuses new documents and wakes the consumer; what is queued is still delivered.
@@ -211,9 +228,34 @@ mod tests {
         while !q.lock().consumer_waiting {
             std::thread::yield_now();
         }
-        q.push(doc(0, "a"));
+        q.push(doc(5, "alert"));
         let (n, waited) = consumer.join().unwrap();
         assert_eq!(n, 1);
+        assert!(waited < Duration::from_secs(10), "woken after {waited:?}");
+    }
+
+    #[test]
+    fn queued_events_wake_the_consumer_at_the_producers_wake() {
+        let q = std::sync::Arc::new(Queue::new(1024));
+        let consumer = {
+            let q = std::sync::Arc::clone(&q);
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let batch = q.pop_batch(100, Duration::from_secs(30)).unwrap();
+                (batch.len(), started.elapsed())
+            })
+        };
+        while !q.lock().consumer_waiting {
+            std::thread::yield_now();
+        }
+        for i in 0..3 {
+            q.push(doc(0, if i == 0 { "a" } else { "b" }));
+        }
+        // Events alone did not signal: the consumer still sleeps.
+        assert!(q.lock().consumer_waiting);
+        q.wake();
+        let (n, waited) = consumer.join().unwrap();
+        assert_eq!(n, 3, "one wake-up, the whole batch");
         assert!(waited < Duration::from_secs(10), "woken after {waited:?}");
     }
 }

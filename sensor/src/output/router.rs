@@ -212,6 +212,15 @@ impl Router {
         }
     }
 
+    /// Wakes every output thread that sleeps while documents wait. Events do not wake their
+    /// output when queued (one futex call per event was the daemon's largest syscall cost), so
+    /// the pipeline calls this at the end of each ring-buffer batch; alerts wake at once.
+    pub fn flush(&self) {
+        for out in &self.outputs {
+            out.queue.wake();
+        }
+    }
+
     /// Documents waiting in the queues (all outputs).
     pub fn queued(&self) -> usize {
         self.outputs.iter().map(|o| o.queue.len()).sum()

@@ -15,6 +15,19 @@ const SOCKET_STDIO: &str = "Shell or Interpreter With a Network Socket as Standa
 const CONNECT_THEN_SHELL: &str = "Connect Then Shell on the Socket by the Same Process";
 
 #[test]
+fn every_builtin_rule_is_documented_by_its_id() {
+    let docs = include_str!("../../../../docs/rules.md");
+    let set = RuleSet::builtin();
+    let missing: Vec<String> = set
+        .meta
+        .iter()
+        .filter(|m| !docs.contains(m.id.as_str()))
+        .map(|m| format!("{} ({})", m.title, m.id))
+        .collect();
+    assert!(missing.is_empty(), "not in docs/rules.md: {missing:?}");
+}
+
+#[test]
 fn every_builtin_rule_has_sigmahq_metadata() {
     let set = RuleSet::builtin();
     for meta in &set.meta {
