@@ -20,6 +20,7 @@ const QUIET_WHEN_HEALTHY: &[&str] = &[
     "SensorNotReady",
     "SensorEventsDropped",
     "SensorDetectionLatencyHigh",
+    "SensorCaptureHookSilenced",
 ];
 
 /// Alert rules that a detection makes fire (see [`NOT_YET_PRODUCED`]).
