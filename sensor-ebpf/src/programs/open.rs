@@ -20,7 +20,7 @@ use crate::{
     config,
     emit::{count_drop, count_filtered, fill_header, own_call, wakeup_flags, wanted},
     maps::{
-        CollapseKey, CollapseSlot, EVENTS, OPEN_PREFIXES, OPEN_RECENT, OPEN_RECENT_SLOTS,
+        CollapseKey, CollapseSlot, EVENTS, OPEN_OUT, OPEN_PREFIXES, OPEN_RECENT, OPEN_RECENT_SLOTS,
         OPEN_SCRATCH, PENDING_OPEN,
     },
 };
@@ -284,27 +284,33 @@ fn exit(ctx: &TracePointContext) {
         }
     }
 
-    let Some(mut entry) = EVENTS.reserve::<OpenRecord>(0) else {
+    let collapsed = args.collapsed;
+    let emitted = emit(args);
+    let _ = PENDING_OPEN.remove(&tid);
+    if !emitted {
         count_drop(EventKind::Open);
         if let Some(s) = slot {
             // Not reported after all: let the next identical open through, with the count.
             // SAFETY: as above.
             unsafe {
                 (*s).reported_ns = 0;
-                (*s).suppressed = args.collapsed;
+                (*s).suppressed = collapsed;
             }
         }
-        let _ = PENDING_OPEN.remove(&tid);
-        return;
+    }
+}
+
+/// Writes the record of `args` to the ring: header, arguments and only the used bytes of the
+/// path (and its NUL). Userspace reads no further than `path_len`, and a fixed-size
+/// reservation would spend 600 bytes of ring on every open whatever its path.
+#[inline(always)]
+fn emit(args: &OpenArgs) -> bool {
+    let Some(record) = OPEN_OUT.get_ptr_mut(0) else {
+        return false;
     };
-    // SAFETY: the reservation is exactly one OpenRecord; every field userspace reads is
-    // written below.
-    let record = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(
-        &mut record.header,
-        EventKind::Open,
-        core::mem::size_of::<OpenRecord>(),
-    );
+    // SAFETY: per-CPU scratch slot, used by this program run only.
+    let record = unsafe { &mut *record };
+    fill_header(&mut record.header, EventKind::Open, 0);
     let out = &mut record.args;
     out.result = args.result;
     out.dfd = args.dfd;
@@ -314,22 +320,29 @@ fn exit(ctx: &TracePointContext) {
     out.collapsed = args.collapsed;
     out.dir_len = args.dir_len;
     out.path_len = args.path_len;
-    // Only the used bytes of the path (and its NUL): userspace reads no further than
-    // `path_len`, and the whole 512 bytes of cold memory cost more than the rest of the hook.
     let mut n = args.path_len + 1;
     if n > OPEN_PATH_CAP as u32 {
         n = OPEN_PATH_CAP as u32;
     }
     // SAFETY: kernel-to-kernel copy of at most OPEN_PATH_CAP bytes between two buffers of
-    // OPEN_PATH_CAP bytes (our map value and our reservation).
+    // OPEN_PATH_CAP bytes (our map values).
     let copied = unsafe {
         bpf_probe_read_kernel(out.path.as_mut_ptr().cast(), n, args.path.as_ptr().cast())
     };
     if copied != 0 {
-        entry.discard(0);
-        let _ = PENDING_OPEN.remove(&tid);
-        return;
+        return false;
     }
-    entry.submit(wakeup_flags());
-    let _ = PENDING_OPEN.remove(&tid);
+    let size = OPEN_PATH_OFFSET + n as usize;
+    record.header.size = size as u32;
+    // SAFETY: the record is plain bytes (repr(C), no padding read by userspace beyond `size`).
+    let bytes: &[u8; core::mem::size_of::<OpenRecord>()] =
+        unsafe { &*(record as *const OpenRecord).cast() };
+    match bytes.get(..size) {
+        Some(used) => EVENTS.output(used, wakeup_flags()).is_ok(),
+        None => false,
+    }
 }
+
+/// Where the path starts in an [`OpenRecord`].
+const OPEN_PATH_OFFSET: usize =
+    core::mem::offset_of!(OpenRecord, args) + core::mem::offset_of!(OpenArgs, path);

@@ -13,8 +13,9 @@ use super::{DecodeError, reader::Reader, resolve::join};
 use crate::event::{OpenEvent, OpenSyscall};
 
 pub(super) fn decode(r: &Reader<'_>) -> Result<OpenEvent, DecodeError> {
-    r.require(size_of::<OpenRecord>())?;
     let at = |field: usize| offset_of!(OpenRecord, args) + field;
+    // The kernel sends only the used bytes of the path: the record ends after them.
+    r.require(at(offset_of!(OpenArgs, path)))?;
     let path_len = r.len(at(offset_of!(OpenArgs, path_len)), "path", OPEN_PATH_CAP)?;
     let raw = r.bytes(at(offset_of!(OpenArgs, path)), path_len)?;
     let flags2 = r.u32(at(offset_of!(OpenArgs, flags2)))?;

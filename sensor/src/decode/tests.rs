@@ -212,6 +212,36 @@ fn decodes_an_open_resolved_by_the_kernel() {
 }
 
 #[test]
+fn an_open_record_ends_after_the_used_path_bytes() {
+    // The kernel sends header, arguments and only the path's used bytes plus its NUL.
+    let mut rec = record::<OpenRecord>(EventKind::Open);
+    let args = offset_of!(OpenRecord, args);
+    let path_at = args + offset_of!(OpenArgs, path);
+    let path = b"/etc/shadow";
+    put_u32(
+        &mut rec,
+        args + offset_of!(OpenArgs, path_len),
+        path.len() as u32,
+    );
+    rec[path_at..][..path.len()].copy_from_slice(path);
+    rec.truncate(path_at + path.len() + 1);
+    let len = rec.len() as u32;
+    put_u32(&mut rec, offset_of!(EventHeader, size), len);
+    let EventBody::Open(open) = decode(&rec).expect("valid").body else {
+        panic!("not an open")
+    };
+    assert_eq!(open.path, path);
+
+    // A path_len beyond the record's end, or a record cut inside the fixed part, is rejected.
+    put_u32(&mut rec, args + offset_of!(OpenArgs, path_len), 64);
+    assert!(decode(&rec).is_err());
+    rec.truncate(path_at - 4);
+    let len = rec.len() as u32;
+    put_u32(&mut rec, offset_of!(EventHeader, size), len);
+    assert!(matches!(decode(&rec), Err(DecodeError::TooShort { .. })));
+}
+
+#[test]
 fn a_record_longer_than_its_header_says_is_inconsistent() {
     let mut rec = record::<ExitRecord>(EventKind::Exit);
     rec.extend_from_slice(&[0; 8]);
