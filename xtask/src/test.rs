@@ -68,6 +68,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         "sensor-ebpf",
         "--exclude",
         "sensor-tests",
+        "--no-fail-fast",
         "--",
     ])
     .args(&filter)
@@ -89,6 +90,8 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             "test",
             "--package",
             "sensor-tests",
+            // Every test binary runs even after one failed: one run shows every failure.
+            "--no-fail-fast",
             "--",
             "--test-threads=1",
         ])
