@@ -25,6 +25,29 @@ pub fn sensor_bin() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/sensor")
 }
 
+/// Every BPF program loaded in the kernel, by id (`bpftool --json prog list`); empty when
+/// bpftool is missing or its output is not understood.
+pub fn loaded_prog_ids() -> Vec<u32> {
+    let Ok(output) = Command::new("bpftool")
+        .args(["--json", "prog", "list"])
+        .output()
+    else {
+        return Vec::new();
+    };
+    serde_json::from_slice::<Value>(&output.stdout)
+        .ok()
+        .and_then(|list| {
+            list.as_array().map(|progs| {
+                progs
+                    .iter()
+                    .filter_map(|p| p.get("id").and_then(Value::as_u64))
+                    .filter_map(|id| u32::try_from(id).ok())
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
 /// True when the test can load eBPF (root with BTF); otherwise prints why it is skipped.
 pub fn require_root(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions.

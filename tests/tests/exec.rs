@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
 use std::time::Duration;
 
-use sensor_tests::{Sensor, field, field_str, require_root, sensor_bin, unique};
+use sensor_tests::{Sensor, field, field_str, loaded_prog_ids, require_root, sensor_bin, unique};
 
 #[test]
 fn exec_of_a_unique_program_is_reported_and_sigterm_detaches() -> anyhow::Result<()> {
@@ -111,31 +111,6 @@ fn sensor_prog_ids(pid: u32) -> Vec<u32> {
                 .and_then(|id| id.trim().parse().ok())
         })
         .collect()
-}
-
-/// Every BPF program loaded in the kernel, by id (`bpftool prog list`).
-fn loaded_prog_ids() -> Vec<u32> {
-    let Ok(output) = Command::new("bpftool")
-        .args(["--json", "prog", "list"])
-        .output()
-    else {
-        return Vec::new();
-    };
-    let Ok(list) = serde_json::from_slice::<serde_json::Value>(&output.stdout) else {
-        return Vec::new();
-    };
-    list.as_array()
-        .map(|progs| {
-            progs
-                .iter()
-                .filter_map(|p| {
-                    p.get("id")
-                        .and_then(|id| id.as_u64())
-                        .and_then(|id| u32::try_from(id).ok())
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn tempdir() -> anyhow::Result<std::path::PathBuf> {

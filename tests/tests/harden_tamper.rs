@@ -11,7 +11,7 @@ mod tamper_support;
 use std::process::Command;
 use std::time::Duration;
 
-use sensor_tests::{Sensor, field, field_str, require_root};
+use sensor_tests::{Sensor, field, field_str, loaded_prog_ids, require_root};
 
 fn tamper_alert(sensor: &mut Sensor, rule: &str, pid: u32) -> anyhow::Result<serde_json::Value> {
     sensor.wait_for_alert(Duration::from_secs(30), |a| {
@@ -177,28 +177,6 @@ fn bpftool_on_the_sensors_maps_and_programs_raises_tamper_alerts() -> anyhow::Re
     let status = sensor.stop()?;
     assert!(status.success(), "exit status {status:?}");
     Ok(())
-}
-
-/// Every loaded BPF program's id (`bpftool prog list`).
-fn loaded_prog_ids() -> Vec<u32> {
-    let Ok(output) = Command::new("bpftool")
-        .args(["--json", "prog", "list"])
-        .output()
-    else {
-        return Vec::new();
-    };
-    serde_json::from_slice::<serde_json::Value>(&output.stdout)
-        .ok()
-        .and_then(|list| {
-            list.as_array().map(|progs| {
-                progs
-                    .iter()
-                    .filter_map(|p| p.get("id").and_then(serde_json::Value::as_u64))
-                    .filter_map(|id| u32::try_from(id).ok())
-                    .collect()
-            })
-        })
-        .unwrap_or_default()
 }
 
 /// `sensor_capture_hook_alive{hook}` as scraped from `addr`.
