@@ -418,7 +418,7 @@ impl Pipeline {
     fn watch_exes(&mut self, now: Instant) {
         let mut found = std::mem::take(&mut self.exe_found);
         let counts = self.exe_watch.tick(now, &mut found);
-        self.metrics.exe_watch(counts.checked, counts.found);
+        self.metrics.exe_watch(&counts);
         for finding in found.drain(..) {
             // The pid must still name the process the watcher followed (no reuse since).
             let Some(process) = self

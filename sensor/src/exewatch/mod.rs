@@ -67,6 +67,9 @@ pub struct TickCounts {
     pub checked: u64,
     /// Processes newly found running a deleted executable.
     pub found: u64,
+    /// Processes from a dropper location not followed since the last tick, because
+    /// [`MAX_WATCHED`] processes were already followed.
+    pub not_followed: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -92,8 +95,8 @@ pub struct ExeWatch {
     next_ticket: u64,
     last_tick: Instant,
     link: Vec<u8>,
-    /// Candidates not followed because [`MAX_WATCHED`] was reached.
-    pub overflow: u64,
+    /// Candidates not followed because [`MAX_WATCHED`] was reached, since the last tick.
+    not_followed: u64,
 }
 
 impl ExeWatch {
@@ -115,7 +118,7 @@ impl ExeWatch {
             next_ticket: 0,
             last_tick: Instant::now(),
             link: vec![0; LINK_MAX],
-            overflow: 0,
+            not_followed: 0,
         }
     }
 
@@ -183,7 +186,7 @@ impl ExeWatch {
             Some(w) if w.start_unix_ns == start_unix_ns => return,
             Some(_) => {}
             None if self.watched.len() >= MAX_WATCHED => {
-                self.overflow += 1;
+                self.not_followed += 1;
                 return;
             }
             None => {}
@@ -212,7 +215,10 @@ impl ExeWatch {
     /// `found`.
     pub fn tick(&mut self, now: Instant, found: &mut Vec<Finding>) -> TickCounts {
         self.last_tick = now;
-        let mut counts = TickCounts::default();
+        let mut counts = TickCounts {
+            not_followed: std::mem::take(&mut self.not_followed),
+            ..TickCounts::default()
+        };
         let Some(dir) = self.proc_dir.as_ref().map(AsRawFd::as_raw_fd) else {
             return counts;
         };

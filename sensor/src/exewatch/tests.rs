@@ -154,7 +154,8 @@ fn reports_a_deleted_dropper_once() {
         counts,
         TickCounts {
             checked: 1,
-            found: 0
+            found: 0,
+            not_followed: 0
         }
     );
 
@@ -172,7 +173,8 @@ fn reports_a_deleted_dropper_once() {
         counts,
         TickCounts {
             checked: 1,
-            found: 1
+            found: 1,
+            not_followed: 0
         }
     );
 

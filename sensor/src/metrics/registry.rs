@@ -60,8 +60,8 @@ pub struct Metrics {
     process_table_entries: IntGauge,
     process_table_evictions: IntCounter,
     correlation_state_entries: IntGauge,
-    /// `sensor_exe_watch_total{result}`: `checked`, `deleted`.
-    exe_watch: [IntCounter; 2],
+    /// `sensor_exe_watch_total{result}`: `checked`, `deleted`, `not_followed`.
+    exe_watch: [IntCounter; 3],
     rules_loaded: IntGaugeVec,
     rule_load_errors: IntCounter,
     ready: IntGauge,
@@ -159,8 +159,9 @@ impl Metrics {
         let exe_watch_vec = IntCounterVec::new(
             Opts::new(
                 "sensor_exe_watch_total",
-                "Deleted-executable watch: /proc/PID/exe reads (result=checked) and processes \
-                 found running a deleted executable (result=deleted).",
+                "Deleted-executable watch: /proc/PID/exe reads (result=checked), processes \
+                 found running a deleted executable (result=deleted), and processes from a \
+                 dropper location not followed because the watch was full (result=not_followed).",
             ),
             &["result"],
         )?;
@@ -168,6 +169,7 @@ impl Metrics {
         let exe_watch = [
             exe_watch_vec.with_label_values(&["checked"]),
             exe_watch_vec.with_label_values(&["deleted"]),
+            exe_watch_vec.with_label_values(&["not_followed"]),
         ];
         let rules_loaded = IntGaugeVec::new(
             Opts::new(
@@ -380,11 +382,12 @@ impl Metrics {
         self.correlation_state_entries.set(saturating_i64(n));
     }
 
-    /// Counts one deleted-executable check: `checked` reads, `deleted` findings.
-    pub fn exe_watch(&self, checked: u64, deleted: u64) {
-        let [c, d] = &self.exe_watch;
-        c.inc_by(checked);
-        d.inc_by(deleted);
+    /// Counts one tick of the deleted-executable watch.
+    pub fn exe_watch(&self, counts: &crate::exewatch::TickCounts) {
+        let [checked, deleted, not_followed] = &self.exe_watch;
+        checked.inc_by(counts.checked);
+        deleted.inc_by(counts.found);
+        not_followed.inc_by(counts.not_followed);
     }
 
     /// Sets how many rules are loaded from `source` (e.g. `builtin`, a rules directory name).
