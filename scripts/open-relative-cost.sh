@@ -2,7 +2,7 @@
 # Kernel cost of resolving relative opens (sensor-ebpf/src/path.rs): one process opens a file
 # N times through a dirfd (relative: the directory walk runs), then N times by its absolute path
 # (no walk), under a sensor restricted to it with --only-pid; prints the average run time of
-# the sensor's own sys_enter_openat program in each phase (bpf_stats; other processes' opens
+# the sensor's own sys_exit_openat program in each phase (bpf_stats; other processes' opens
 # are counted too but return at once). The directory is /dev/shm/<tmp>/alpha/beta/gamma/delta:
 # 6 names and 2 mount crossings (tmpfs on devtmpfs on /).
 # usage: scripts/open-relative-cost.sh SENSOR_BIN [N]   (root; needs bpftool and a C compiler)
@@ -41,13 +41,13 @@ cc -O2 -o "$work/bench" "$work/bench.c"
 mkfifo "$work/ctl"
 "$work/bench" "$dir/alpha/beta/gamma/delta" "$n" "$work/ctl" >"$work/out" &
 bp=$!
-ids() { bpftool prog show -j | python3 -c 'import sys,json; print(" ".join(str(p["id"]) for p in json.load(sys.stdin) if p.get("name")=="sys_enter_openat"))'; }
+ids() { bpftool prog show -j | python3 -c 'import sys,json; print(" ".join(str(p["id"]) for p in json.load(sys.stdin) if p.get("name")=="sys_exit_openat"))'; }
 before=" $(ids) "
 "$bin" run --events /dev/null --only-pid "$bp" --metrics-addr 127.0.0.1:0 >"$work/log" 2>&1 &
 sp=$!
 for _ in $(seq 1 60); do grep -q attached "$work/log" && break; sleep 2; done
 mine=$(for i in $(ids); do case "$before" in *" $i "*) ;; *) echo "$i" ;; esac; done | tail -1)
-[ -n "$mine" ] || { echo "the sensor's sys_enter_openat was not found" >&2; exit 1; }
+[ -n "$mine" ] || { echo "the sensor's sys_exit_openat was not found" >&2; exit 1; }
 stat() { bpftool prog show id "$mine" -j | python3 -c 'import sys,json; p=json.load(sys.stdin); print(p.get("run_time_ns",0), p.get("run_cnt",0))'; }
 sysctl -qw kernel.bpf_stats_enabled=1
 exec 7>"$work/ctl"
@@ -63,5 +63,5 @@ import sys
 a, b, c = ([int(v) for v in s.split()] for s in sys.argv[1:])
 for name, x, y in (("relative (walk)", a, b), ("absolute", b, c)):
     runs = max(1, y[1] - x[1])
-    print(f"sys_enter_openat, {name}: {(y[0] - x[0]) / runs:.0f} ns/run over {runs} runs")
+    print(f"sys_exit_openat, {name}: {(y[0] - x[0]) / runs:.0f} ns/run over {runs} runs")
 PY

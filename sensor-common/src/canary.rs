@@ -9,28 +9,22 @@
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hook {
-    /// `syscalls:sys_enter_openat`.
-    OpenatEnter = 0,
     /// `syscalls:sys_exit_openat`.
-    OpenatExit = 1,
-    /// `syscalls:sys_enter_openat2`.
-    Openat2Enter = 2,
+    OpenatExit = 0,
     /// `syscalls:sys_exit_openat2`.
-    Openat2Exit = 3,
+    Openat2Exit = 1,
     /// `syscalls:sys_enter_connect`.
-    ConnectEnter = 4,
+    ConnectEnter = 2,
     /// `syscalls:sys_exit_connect`.
-    ConnectExit = 5,
+    ConnectExit = 3,
     /// `syscalls:sys_enter_bpf` (self-protection's own hook).
-    BpfEnter = 6,
+    BpfEnter = 4,
 }
 
 impl Hook {
     /// Every hook with a canary.
-    pub const ALL: [Hook; 7] = [
-        Hook::OpenatEnter,
+    pub const ALL: [Hook; 5] = [
         Hook::OpenatExit,
-        Hook::Openat2Enter,
         Hook::Openat2Exit,
         Hook::ConnectEnter,
         Hook::ConnectExit,
@@ -43,9 +37,7 @@ impl Hook {
     /// The tracepoint's name, used as the `hook` label of metrics and in alerts.
     pub const fn name(self) -> &'static str {
         match self {
-            Hook::OpenatEnter => "sys_enter_openat",
             Hook::OpenatExit => "sys_exit_openat",
-            Hook::Openat2Enter => "sys_enter_openat2",
             Hook::Openat2Exit => "sys_exit_openat2",
             Hook::ConnectEnter => "sys_enter_connect",
             Hook::ConnectExit => "sys_exit_connect",

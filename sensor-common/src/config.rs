@@ -28,30 +28,6 @@ pub struct TracepointOffsets {
     pub connect_addr: u32,
     /// `sys_enter_connect`: `addrlen`.
     pub connect_addrlen: u32,
-    /// `sys_enter_open`: `filename`.
-    pub open_filename: u32,
-    /// `sys_enter_open`: `flags`.
-    pub open_flags: u32,
-    /// `sys_enter_open`: `mode`.
-    pub open_mode: u32,
-    /// `sys_enter_openat`: `dfd`.
-    pub openat_dfd: u32,
-    /// `sys_enter_openat`: `filename`.
-    pub openat_filename: u32,
-    /// `sys_enter_openat`: `flags`.
-    pub openat_flags: u32,
-    /// `sys_enter_openat`: `mode`.
-    pub openat_mode: u32,
-    /// `sys_enter_openat2`: `dfd`.
-    pub openat2_dfd: u32,
-    /// `sys_enter_openat2`: `filename`.
-    pub openat2_filename: u32,
-    /// `sys_enter_openat2`: `how` (a user pointer to `struct open_how`).
-    pub openat2_how: u32,
-    /// `sys_enter_creat`: `pathname`.
-    pub creat_pathname: u32,
-    /// `sys_enter_creat`: `mode`.
-    pub creat_mode: u32,
     /// Reserved, zero.
     pub _pad: u32,
 }
@@ -175,7 +151,26 @@ pub struct SensorConfig {
     pub tp: TracepointOffsets,
     /// Kernel struct member offsets.
     pub k: KernelOffsets,
+    /// Where the current syscall's arguments sit in its saved `struct pt_regs`.
+    pub regs: SyscallRegs,
 }
+
+/// Where a syscall's first four arguments sit in its saved `struct pt_regs`, from BTF (on
+/// x86_64: `di`, `si`, `dx`, `r10`). Exit programs read them there, as one window of
+/// [`REGS_WINDOW_WORDS`] words from `base`, instead of staging the arguments at entry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SyscallRegs {
+    /// Byte offset in `struct pt_regs` where the window starts.
+    pub base: u32,
+    /// Index in the window (in 8-byte words, below [`REGS_WINDOW_WORDS`]) of argument `i`.
+    pub word: [u8; 4],
+    /// Reserved, zero.
+    pub _pad: [u32; 2],
+}
+
+/// Words of `struct pt_regs` read at once for the syscall arguments.
+pub const REGS_WINDOW_WORDS: usize = 8;
 
 impl SensorConfig {
     /// All zero: "not configured" (every program then does nothing).
@@ -198,18 +193,6 @@ impl SensorConfig {
             connect_fd: 0,
             connect_addr: 0,
             connect_addrlen: 0,
-            open_filename: 0,
-            open_flags: 0,
-            open_mode: 0,
-            openat_dfd: 0,
-            openat_filename: 0,
-            openat_flags: 0,
-            openat_mode: 0,
-            openat2_dfd: 0,
-            openat2_filename: 0,
-            openat2_how: 0,
-            creat_pathname: 0,
-            creat_mode: 0,
             _pad: 0,
         },
         k: KernelOffsets {
@@ -258,6 +241,11 @@ impl SensorConfig {
             fs_pwd_dentry: 0,
             fs_pwd_mnt: 0,
         },
+        regs: SyscallRegs {
+            base: 0,
+            word: [0; 4],
+            _pad: [0; 2],
+        },
     };
 }
 
@@ -281,7 +269,8 @@ pub struct OpenPrefix {
     pub mask: [u64; OPEN_PREFIX_LEN / 8],
 }
 
-const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 96);
+const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 48);
 const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 176);
-const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 96 + 176);
+const _: () = assert!(core::mem::size_of::<SyscallRegs>() == 16);
+const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 48 + 176 + 16);
 const _: () = assert!(core::mem::size_of::<OpenPrefix>() == 8 + OPEN_PREFIX_LEN * 2);

@@ -6,9 +6,13 @@ use sensor_common::SensorConfig;
 #[unsafe(no_mangle)]
 static CONFIG: SensorConfig = SensorConfig::ZERO;
 
-/// Reads the configuration; volatile so the compiler does not fold the zero initialiser.
+/// The configuration. The pointer is laundered through a volatile read so the compiler cannot
+/// fold the zero initialiser, while each field is still loaded only where it is used (a
+/// volatile read of the whole struct would copy all of it on every call).
 #[inline(always)]
-pub fn get() -> SensorConfig {
-    // SAFETY: CONFIG is a plain global that only the loader writes, before any program runs.
-    unsafe { core::ptr::read_volatile(&raw const CONFIG) }
+pub fn get() -> &'static SensorConfig {
+    let at: *const SensorConfig = &raw const CONFIG;
+    // SAFETY: reading a local; CONFIG is a plain global that only the loader writes, before
+    // any program runs, so a shared reference to it is valid for the program's life.
+    unsafe { &*core::ptr::read_volatile(&at) }
 }

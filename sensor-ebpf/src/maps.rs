@@ -5,8 +5,8 @@ use aya_ebpf::{
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
 use sensor_common::{
-    ARGV_CAP, EventKind, FilterReason, OPEN_DIR_CAP, OPEN_PATH_CAP, OPEN_PREFIX_MAX, OpenArgs,
-    OpenPrefix, OpenRecord, PendingConnect, PendingExec,
+    ARGV_CAP, EventKind, FilterReason, OPEN_DIR_CAP, OPEN_PATH_CAP, OPEN_PREFIX_MAX, OpenPrefix,
+    OpenRecord, PendingConnect, PendingExec,
     bpf::OWN_IDS_MAX,
     canary::{Hook, tamper_drop},
 };
@@ -74,12 +74,8 @@ pub struct ArgvScratch {
 #[map]
 pub static EXEC_SCRATCH: PerCpuArray<ArgvScratch> = PerCpuArray::with_max_entries(1, 0);
 
-/// Open arguments being assembled at syscall entry.
-#[map]
-pub static OPEN_SCRATCH: PerCpuArray<OpenArgs> = PerCpuArray::with_max_entries(1, 0);
-
-/// An open record being assembled at syscall exit. It goes to the ring with only the used
-/// bytes of its path, so a typical open takes ~140 bytes of ring instead of the full 600.
+/// An open record being assembled at syscall exit, in place. It goes to the ring with only the
+/// used bytes of its path, so a typical open takes ~140 bytes of ring instead of the full 600.
 #[map]
 pub static OPEN_OUT: PerCpuArray<OpenRecord> = PerCpuArray::with_max_entries(1, 0);
 
@@ -107,10 +103,6 @@ pub struct PathWalk {
 /// Per-CPU scratch for [`PathScratch`].
 #[map]
 pub static PATH_SCRATCH: PerCpuArray<PathScratch> = PerCpuArray::with_max_entries(1, 0);
-
-/// Open arguments staged per thread between `sys_enter_open*` and `sys_exit_open*`.
-#[map]
-pub static PENDING_OPEN: LruHashMap<u32, OpenArgs> = LruHashMap::with_max_entries(8192, 0);
 
 /// Connect destinations staged per thread between `sys_enter_connect` and its exit.
 #[map]

@@ -1,4 +1,5 @@
-//! Absolute paths of relative opens, built in the kernel at syscall entry.
+//! Absolute paths of relative opens, built in the kernel when the open is captured (at syscall
+//! exit, while the caller's dirfd and working directory are still the ones it used).
 //!
 //! `openat(dirfd, "id_rsa")` names a file only together with the directory behind `dirfd`, and
 //! programs like tar and grep close that fd (or exit) within microseconds, long before userspace
@@ -16,8 +17,8 @@
 //! (`/proc` would add " (deleted)" or say "unreachable").
 //!
 //! Cost: only relative opens walk. `scripts/open-relative-cost.sh` measured about 1.0-1.2 µs
-//! more per `sys_enter_openat` run for 6 names and 2 mount crossings (1570 vs 531 ns/run,
-//! loaded shared VM); in exchange userspace no longer reads `/proc/PID/task/TID/cwd` or
+//! more per run for 6 names and 2 mount crossings (1570 vs 531 ns/run, loaded shared VM, when
+//! the walk still ran in `sys_enter_openat`); in exchange userspace no longer reads `/proc/PID/task/TID/cwd` or
 //! `/proc/PID/fd/N` (a syscall and an allocation) for those events.
 
 use aya_ebpf::helpers::generated::bpf_probe_read_kernel;

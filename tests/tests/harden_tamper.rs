@@ -223,8 +223,8 @@ fn a_silenced_capture_hook_raises_one_tamper_alert_and_drops_its_gauge() -> anyh
         "2",
     ])?;
     let me = sensor.pid();
-    wait_gauge(&addr, "sys_enter_openat", 1.0)?;
     wait_gauge(&addr, "sys_exit_openat", 1.0)?;
+    wait_gauge(&addr, "sys_exit_openat2", 1.0)?;
     // Losses on the tamper ring are exported in the same family as the event ring's.
     let text = harden_support::http_get(&addr, "/metrics")?;
     assert!(
@@ -241,8 +241,8 @@ fn a_silenced_capture_hook_raises_one_tamper_alert_and_drops_its_gauge() -> anyh
         .collect();
     assert!(perf.is_empty(), "the sensor holds perf-event fds: {perf:?}");
 
-    let link = tamper_support::link_fd_of(me, "sys_enter_openat")
-        .context("no BPF link of sys_enter_openat in the sensor")?;
+    let link = tamper_support::link_fd_of(me, "sys_exit_openat")
+        .context("no BPF link of sys_exit_openat in the sensor")?;
     assert!(
         tamper_support::fd_target(me, 0).is_some(),
         "sensor has no fd 0"
@@ -275,9 +275,9 @@ fn a_silenced_capture_hook_raises_one_tamper_alert_and_drops_its_gauge() -> anyh
         .and_then(serde_json::Value::as_array)
         .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
         .unwrap_or_default();
-    assert_eq!(hooks, ["sys_enter_openat"], "{alert}");
-    wait_gauge(&addr, "sys_enter_openat", 0.0)?;
-    assert_eq!(hook_alive(&addr, "sys_exit_openat"), Some(1.0));
+    assert_eq!(hooks, ["sys_exit_openat"], "{alert}");
+    wait_gauge(&addr, "sys_exit_openat", 0.0)?;
+    assert_eq!(hook_alive(&addr, "sys_exit_openat2"), Some(1.0));
 
     // Still silent at the next checks: no second alert.
     std::thread::sleep(Duration::from_secs(5));
@@ -287,7 +287,7 @@ fn a_silenced_capture_hook_raises_one_tamper_alert_and_drops_its_gauge() -> anyh
         .filter(|v| field_str(v, "rule.id") == Some("sensor-tamper-hook-silenced"))
         .count();
     assert_eq!(alerts, 1, "the silenced hook was alerted on more than once");
-    assert_eq!(hook_alive(&addr, "sys_enter_openat"), Some(0.0));
+    assert_eq!(hook_alive(&addr, "sys_exit_openat"), Some(0.0));
 
     let status = sensor.stop()?;
     assert!(status.success(), "exit status {status:?}");

@@ -33,7 +33,7 @@ use crate::{
 // match-proto: sys_enter_execve(const char *filename, const char *const *argv, ...)
 #[tracepoint]
 pub fn sys_enter_execve(ctx: TracePointContext) -> u32 {
-    let tp = config::get().tp;
+    let tp = &config::get().tp;
     stage(&ctx, tp.execve_filename, tp.execve_argv);
     0
 }
@@ -41,7 +41,7 @@ pub fn sys_enter_execve(ctx: TracePointContext) -> u32 {
 // match-proto: sys_enter_execveat(int fd, const char *filename, const char *const *argv, ...)
 #[tracepoint]
 pub fn sys_enter_execveat(ctx: TracePointContext) -> u32 {
-    let tp = config::get().tp;
+    let tp = &config::get().tp;
     stage(&ctx, tp.execveat_filename, tp.execveat_argv);
     0
 }
@@ -226,7 +226,7 @@ fn copy_bounded<const CAP: usize>(src: *const u8, dst: *mut u8, len: u32) -> boo
 /// argv from the new stack and what the executable is.
 #[inline(always)]
 fn fill_task(record: &mut ExecRecord, exe: bool) {
-    let k = config::get().k;
+    let k = &config::get().k;
     let task = current_task();
     let parent: u64 = read(task, k.task_real_parent).unwrap_or(0);
     record.ppid = read(parent, k.task_tgid).unwrap_or(0);
@@ -292,7 +292,7 @@ fn exit(ctx: &TracePointContext) {
     record.path_len = 0;
     args_from_caller(record, staged);
     fill_task(record, false);
-    entry.submit(wakeup_flags());
+    entry.submit(wakeup_flags(core::mem::size_of::<ExecRecord>()));
 }
 
 // match-proto: sched_process_exec(__data_loc char[] filename, pid_t pid, pid_t old_pid)
@@ -354,6 +354,6 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
         record.args.filename_len = 0;
     }
     fill_task(record, true);
-    entry.submit(wakeup_flags());
+    entry.submit(wakeup_flags(core::mem::size_of::<ExecRecord>()));
     0
 }

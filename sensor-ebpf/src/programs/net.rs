@@ -24,7 +24,7 @@ use crate::{
 pub fn sys_enter_connect(ctx: TracePointContext) -> u32 {
     // Counted for the liveness canary; `wanted` below then filters the sensor's own connects.
     own_call(Hook::ConnectEnter);
-    let tp = config::get().tp;
+    let tp = &config::get().tp;
     if tp.connect_addr == 0 || !wanted(EventKind::Connect) {
         return 0;
     }
@@ -117,7 +117,7 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
             record.local_addr = [0; 16];
         }
     }
-    entry.submit(wakeup_flags());
+    entry.submit(wakeup_flags(core::mem::size_of::<NetRecord>()));
     0
 }
 
@@ -196,5 +196,5 @@ fn accept(ctx: &TracePointContext) {
     record.remote_addr = raddr;
     record._pad = 0;
     record._pad2 = 0;
-    entry.submit(wakeup_flags());
+    entry.submit(wakeup_flags(core::mem::size_of::<NetRecord>()));
 }

@@ -19,7 +19,7 @@ use crate::{
 // new process from a new thread.
 #[raw_tracepoint(tracepoint = "sched_process_fork")]
 pub fn sched_process_fork(ctx: RawTracePointContext) -> i32 {
-    let k = config::get().k;
+    let k = &config::get().k;
     let parent: u64 = ctx.arg(0);
     let child: u64 = ctx.arg(1);
     let Some(child_tid) = read::<u32>(child, k.task_pid) else {
@@ -47,7 +47,7 @@ pub fn sched_process_fork(ctx: RawTracePointContext) -> i32 {
     record.child_pid = child_pid;
     record.child_tid = child_tid;
     record._pad = 0;
-    entry.submit(wakeup_flags());
+    entry.submit(wakeup_flags(core::mem::size_of::<ForkRecord>()));
     0
 }
 
@@ -81,6 +81,6 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     );
     record.exit_code = read(task, cfg.k.task_exit_code).unwrap_or(0);
     record._pad = 0;
-    entry.submit(wakeup_flags());
+    entry.submit(wakeup_flags(core::mem::size_of::<ExitRecord>()));
     0
 }

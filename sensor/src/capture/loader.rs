@@ -15,7 +15,7 @@ use super::offsets::{self, OffsetsError};
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sensor"));
 
 /// Each classic-tracepoint program, and the tracepoint it attaches to.
-const TRACEPOINTS: [(&str, &str, &str); 19] = [
+const TRACEPOINTS: [(&str, &str, &str); 15] = [
     ("sys_enter_execve", "syscalls", "sys_enter_execve"),
     ("sys_enter_execveat", "syscalls", "sys_enter_execveat"),
     ("sys_exit_execve", "syscalls", "sys_exit_execve"),
@@ -26,10 +26,6 @@ const TRACEPOINTS: [(&str, &str, &str); 19] = [
     ("sys_exit_connect", "syscalls", "sys_exit_connect"),
     ("sys_exit_accept", "syscalls", "sys_exit_accept"),
     ("sys_exit_accept4", "syscalls", "sys_exit_accept4"),
-    ("sys_enter_open", "syscalls", "sys_enter_open"),
-    ("sys_enter_openat", "syscalls", "sys_enter_openat"),
-    ("sys_enter_openat2", "syscalls", "sys_enter_openat2"),
-    ("sys_enter_creat", "syscalls", "sys_enter_creat"),
     ("sys_exit_open", "syscalls", "sys_exit_open"),
     ("sys_exit_openat", "syscalls", "sys_exit_openat"),
     ("sys_exit_openat2", "syscalls", "sys_exit_openat2"),
@@ -114,6 +110,7 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
         wakeup_bytes: options.wakeup_bytes,
         tp: offsets::tracepoints()?,
         k: offsets::kernel(&btf)?,
+        regs: offsets::syscall_regs(&btf)?,
     };
     let mut ebpf = EbpfLoader::new()
         .override_global("CONFIG", &config, true)

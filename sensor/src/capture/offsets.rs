@@ -1,7 +1,7 @@
 //! Builds the [`SensorConfig`] layout part: tracepoint field offsets from tracefs `format` files
 //! and kernel struct member offsets from the running kernel's BTF.
 
-use sensor_common::{ABSENT, KernelOffsets, TracepointOffsets};
+use sensor_common::{ABSENT, KernelOffsets, REGS_WINDOW_WORDS, SyscallRegs, TracepointOffsets};
 use thiserror::Error;
 
 use super::btf::{Btf, BtfError};
@@ -20,12 +20,7 @@ const SYS_EXITS: [&str; 7] = [
 
 /// Legacy syscalls that only some architectures have (x86-64 does, arm64 does not). Their
 /// tracepoints are attached when present; the `at` variants cover the rest.
-pub const LEGACY_SYSCALLS: [&str; 4] = [
-    "sys_enter_open",
-    "sys_exit_open",
-    "sys_enter_creat",
-    "sys_exit_creat",
-];
+pub const LEGACY_SYSCALLS: [&str; 2] = ["sys_exit_open", "sys_exit_creat"];
 
 /// Whether the running kernel has the syscall tracepoint `name`.
 pub fn has_syscall_tracepoint(name: &str) -> bool {
@@ -54,6 +49,11 @@ pub enum OffsetsError {
     /// The `sys_exit_*` tracepoints disagree on where `ret` is.
     #[error("sys_exit tracepoints place `ret` at different offsets ({0} and {1})")]
     RetMismatch(u32, u32),
+    /// The syscall argument registers are not within one small window of `struct pt_regs`.
+    #[error(
+        "struct pt_regs holds the syscall argument registers at offsets {0:?}, not within {REGS_WINDOW_WORDS} aligned words: this architecture's layout is not supported"
+    )]
+    RegsLayout([u32; 4]),
 }
 
 /// Tracepoint field offsets from tracefs.
@@ -64,11 +64,6 @@ pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
     let execve = sys("sys_enter_execve")?;
     let execveat = sys("sys_enter_execveat")?;
     let connect = sys("sys_enter_connect")?;
-    // Absent legacy syscalls leave their offsets at 0: their programs are then not attached.
-    let open = sys("sys_enter_open").ok();
-    let openat = sys("sys_enter_openat")?;
-    let openat2 = sys("sys_enter_openat2")?;
-    let creat = sys("sys_enter_creat").ok();
     let mut ret = None;
     let legacy_exits = ["sys_exit_open", "sys_exit_creat"]
         .into_iter()
@@ -92,25 +87,38 @@ pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
         connect_fd: connect.offset("fd")?,
         connect_addr: connect.offset("uservaddr")?,
         connect_addrlen: connect.offset("addrlen")?,
-        open_filename: legacy(open.as_ref(), "filename")?,
-        open_flags: legacy(open.as_ref(), "flags")?,
-        open_mode: legacy(open.as_ref(), "mode")?,
-        openat_dfd: openat.offset("dfd")?,
-        openat_filename: openat.offset("filename")?,
-        openat_flags: openat.offset("flags")?,
-        openat_mode: openat.offset("mode")?,
-        openat2_dfd: openat2.offset("dfd")?,
-        openat2_filename: openat2.offset("filename")?,
-        openat2_how: openat2.offset("how")?,
-        creat_pathname: legacy(creat.as_ref(), "pathname")?,
-        creat_mode: legacy(creat.as_ref(), "mode")?,
         _pad: 0,
     })
 }
 
-/// A field of an optional tracepoint: 0 when the tracepoint does not exist.
-fn legacy(format: Option<&Format>, field: &str) -> Result<u32, TracefsError> {
-    format.map_or(Ok(0), |f| f.offset(field))
+/// Where a syscall's first four arguments sit in `struct pt_regs`, from BTF. The registers are
+/// the architecture's syscall calling convention; only x86-64's is known here, and another
+/// architecture gets an error naming what is missing rather than misread arguments.
+pub fn syscall_regs(btf: &Btf) -> Result<SyscallRegs, OffsetsError> {
+    const X86_64: [&str; 4] = ["di", "si", "dx", "r10"];
+    let mut offsets = [0u32; 4];
+    for (offset, register) in offsets.iter_mut().zip(X86_64) {
+        *offset = btf.member_offset("pt_regs", register)?;
+    }
+    regs_window(offsets).ok_or(OffsetsError::RegsLayout(offsets))
+}
+
+/// The one window of [`REGS_WINDOW_WORDS`] aligned words that holds all four `offsets`.
+fn regs_window(offsets: [u32; 4]) -> Option<SyscallRegs> {
+    let base = offsets.iter().copied().min()?;
+    let mut word = [0u8; 4];
+    for (slot, offset) in word.iter_mut().zip(offsets) {
+        let delta = offset - base;
+        if delta % 8 != 0 || delta as usize / 8 >= REGS_WINDOW_WORDS {
+            return None;
+        }
+        *slot = u8::try_from(delta / 8).ok()?;
+    }
+    Some(SyscallRegs {
+        base,
+        word,
+        _pad: [0; 2],
+    })
 }
 
 /// Kernel struct member offsets from BTF.
@@ -184,5 +192,20 @@ mod tests {
             "path resolution offsets"
         );
         assert_ne!(k.fs_pwd_dentry, k.fs_pwd_mnt);
+    }
+
+    #[test]
+    fn x86_64_syscall_registers_fit_one_window() {
+        // pt_regs on x86-64: r10 at 56, dx at 96, si at 104, di at 112.
+        let regs = regs_window([112, 104, 96, 56]).expect("fits");
+        assert_eq!(regs.base, 56);
+        assert_eq!(regs.word, [7, 6, 5, 0]);
+        // Too far apart, or not word-aligned: refused, never misread.
+        assert!(regs_window([0, 8, 16, 64]).is_none());
+        assert!(regs_window([0, 8, 16, 20]).is_none());
+        if let Ok(btf) = Btf::from_sys_fs() {
+            let running = syscall_regs(&btf).expect("this kernel's pt_regs");
+            assert_eq!((running.base, running.word), (56, [7, 6, 5, 0]));
+        }
     }
 }

@@ -38,6 +38,10 @@ where
     let mut timer = tokio::time::interval(poll.max(Duration::from_millis(1)));
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
+    // Records remain after a full batch read on a timer tick. The kernel wakes us only when
+    // the ring crosses its wake-up threshold, which a ring already past it does not do again,
+    // so such a backlog is read batch by batch until it is gone, not left for the next tick.
+    let mut backlog = false;
     loop {
         tokio::select! {
             () = &mut stop => break,
@@ -51,8 +55,12 @@ where
                 }
                 consumer.batch_done();
             }
+            () = std::future::ready(()), if backlog => {
+                backlog = read_batch(fd.get_mut(), consumer) == MAX_BATCH;
+                consumer.batch_done();
+            }
             _ = timer.tick() => {
-                read_batch(fd.get_mut(), consumer);
+                backlog = read_batch(fd.get_mut(), consumer) == MAX_BATCH;
                 consumer.batch_done();
             }
         }

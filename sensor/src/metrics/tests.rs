@@ -151,7 +151,7 @@ fn tamper_ring_drops_and_hook_liveness_are_exported() {
     m.observe_tamper_drops(2);
     assert_eq!(m.tamper_drops(), 4, "a reset kernel counter is ignored");
     m.tamper_records_dropped("tamper_record", 1);
-    m.capture_hook_alive("sys_enter_openat", true);
+    m.capture_hook_alive("sys_exit_openat", true);
     m.capture_hook_alive("sys_exit_connect", false);
     let text = m.encode().expect("encode");
     assert_eq!(sample(&text, tamper), Some(4.0));
@@ -163,10 +163,7 @@ fn tamper_ring_drops_and_hook_liveness_are_exported() {
         Some(1.0)
     );
     assert_eq!(
-        sample(
-            &text,
-            "sensor_capture_hook_alive{hook=\"sys_enter_openat\"}"
-        ),
+        sample(&text, "sensor_capture_hook_alive{hook=\"sys_exit_openat\"}"),
         Some(1.0)
     );
     assert_eq!(

@@ -170,7 +170,6 @@ fn provoke() -> [bool; HOOKS] {
         )
     };
     close_if_fd(fd);
-    set(Hook::OpenatEnter);
     set(Hook::OpenatExit);
     // struct open_how { u64 flags; u64 mode; u64 resolve; }
     let how: [u64; 3] = [
@@ -189,7 +188,6 @@ fn provoke() -> [bool; HOOKS] {
         )
     };
     close_if_fd(fd);
-    set(Hook::Openat2Enter);
     set(Hook::Openat2Exit);
     // An AF_UNSPEC connect of a fresh UDP socket: a no-op "disconnect", and not inet.
     // SAFETY: creating a socket; the fd is owned below.
@@ -256,29 +254,29 @@ mod tests {
         assert!(report.newly_silenced.is_empty());
         assert!(report.states.iter().all(|s| s.alive));
 
-        moved[Hook::OpenatEnter as usize] = false;
+        moved[Hook::OpenatExit as usize] = false;
         let report = judge(&watched, &mut silenced, &moved, &all);
-        assert_eq!(report.newly_silenced, [Hook::OpenatEnter]);
+        assert_eq!(report.newly_silenced, [Hook::OpenatExit]);
         let state = |r: &Report, h: Hook| r.states.iter().find(|s| s.hook == h).map(|s| s.alive);
-        assert_eq!(state(&report, Hook::OpenatEnter), Some(false));
-        assert_eq!(state(&report, Hook::OpenatExit), Some(true));
+        assert_eq!(state(&report, Hook::OpenatExit), Some(false));
+        assert_eq!(state(&report, Hook::Openat2Exit), Some(true));
         // Still silent: no new report, gauge still 0.
         let report = judge(&watched, &mut silenced, &moved, &all);
         assert!(report.newly_silenced.is_empty());
-        assert_eq!(state(&report, Hook::OpenatEnter), Some(false));
+        assert_eq!(state(&report, Hook::OpenatExit), Some(false));
         // A round where the call could not be made keeps the state.
         let mut made = all;
-        made[Hook::OpenatEnter as usize] = false;
+        made[Hook::OpenatExit as usize] = false;
         let report = judge(&watched, &mut silenced, &moved, &made);
         assert!(report.newly_silenced.is_empty());
-        assert_eq!(state(&report, Hook::OpenatEnter), Some(false));
+        assert_eq!(state(&report, Hook::OpenatExit), Some(false));
         // Recovered, then silenced again: reported again.
-        moved[Hook::OpenatEnter as usize] = true;
+        moved[Hook::OpenatExit as usize] = true;
         let report = judge(&watched, &mut silenced, &moved, &all);
-        assert_eq!(state(&report, Hook::OpenatEnter), Some(true));
-        moved[Hook::OpenatEnter as usize] = false;
+        assert_eq!(state(&report, Hook::OpenatExit), Some(true));
+        moved[Hook::OpenatExit as usize] = false;
         let report = judge(&watched, &mut silenced, &moved, &all);
-        assert_eq!(report.newly_silenced, [Hook::OpenatEnter]);
+        assert_eq!(report.newly_silenced, [Hook::OpenatExit]);
     }
 
     #[test]

@@ -170,14 +170,14 @@ fn bpf_and_self_check_alerts_name_the_caller_and_the_object() {
 fn a_silenced_hook_alert_names_every_hook_once() {
     use sensor_common::canary::Hook;
     let mut g = Guard::for_pid(SENSOR);
-    let a = g.hook_silenced_alert(&[Hook::OpenatEnter, Hook::ConnectExit]);
+    let a = g.hook_silenced_alert(&[Hook::OpenatExit, Hook::ConnectExit]);
     assert_eq!(a["rule"]["id"], "sensor-tamper-hook-silenced");
     assert_eq!(a["rule"]["name"], "Sensor Capture Hook Silenced");
     assert_eq!(a["sigma"]["level"], "high");
     assert_eq!(a["process"]["pid"], SENSOR);
     assert_eq!(
         a["sensor"]["event"]["bpf"]["hooks"],
-        serde_json::json!(["sys_enter_openat", "sys_exit_connect"])
+        serde_json::json!(["sys_exit_openat", "sys_exit_connect"])
     );
     assert!(
         a["sensor"]["event"]["event"]["reason"]
