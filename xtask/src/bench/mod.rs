@@ -9,6 +9,7 @@ mod audit;
 mod bpfstats;
 mod detection;
 mod engine;
+mod eventrate;
 mod host;
 mod interrupt;
 mod overhead;
@@ -168,6 +169,8 @@ fn measure_all(
     let sweep_rows = sweep::sweep(&cfg, runner, &args.rates)?;
     interrupt::check()?;
     let max_rate = sweep::max_rate(&cfg, runner, &sweep_rows)?;
+    interrupt::check()?;
+    let max_open_rate = eventrate::max_open_rate(&cfg, runner)?;
     let peak_rss_bytes = sweep_rows.iter().filter_map(|r| r.peak_rss_bytes).max();
     interrupt::check()?;
     eprintln!("bench: engine throughput (recording a mixed stream, then sensor replay)");
@@ -229,6 +232,7 @@ fn measure_all(
         hook_costs,
         sweep: sweep_rows,
         max_rate: Some(max_rate),
+        max_open_rate: Some(max_open_rate),
         peak_rss_bytes,
         engine,
         notes,

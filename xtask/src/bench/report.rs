@@ -40,6 +40,8 @@ pub struct Report {
     pub sweep: Vec<SweepRow>,
     /// Highest exec rate with zero loss.
     pub max_rate: Option<MaxRate>,
+    /// Highest sustained rate of reported events (distinct-file opens) with zero loss.
+    pub max_open_rate: Option<MaxRate>,
     /// Peak resident memory of the sensor over the sweep (bytes).
     pub peak_rss_bytes: Option<u64>,
     /// Rule engine alone (`sensor replay` of a recorded stream).
@@ -137,12 +139,12 @@ pub struct EngineRun {
     pub alerts: u64,
 }
 
-/// Highest sustained exec rate with zero loss.
+/// Highest sustained rate with zero loss, of execs or of open events.
 #[derive(Debug, Serialize)]
 pub struct MaxRate {
-    /// exec/s.
+    /// Per second.
     pub rate: f64,
-    /// `workload`: the machine could not exec faster and nothing was lost (a lower bound);
+    /// `workload`: the loop could not go faster and nothing was lost (a lower bound);
     /// `loss`: the highest paced rate with zero loss below one that lost events.
     pub limited_by: String,
 }
@@ -324,6 +326,24 @@ impl Report {
                 let _ = writeln!(s, "max sustained exec rate with zero loss: n/a");
             }
         }
+        match &self.max_open_rate {
+            Some(m) => {
+                let bound = if m.limited_by == "workload" {
+                    ">= "
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    s,
+                    "max sustained event rate with zero loss ({setup}; distinct-file opens, \
+                     one event each): {bound}{:.0}/s",
+                    m.rate
+                );
+            }
+            None => {
+                let _ = writeln!(s, "max sustained event rate with zero loss: n/a");
+            }
+        }
         let _ = writeln!(
             s,
             "peak RSS of the sensor in the sweep: {} MiB",
@@ -405,6 +425,10 @@ mod tests {
                 rate: 504.0,
                 limited_by: "loss".into(),
             }),
+            max_open_rate: Some(MaxRate {
+                rate: 81234.0,
+                limited_by: "loss".into(),
+            }),
             peak_rss_bytes: Some(7 * 1048576),
             engine: None,
             notes: vec![],
@@ -426,6 +450,7 @@ mod tests {
             table.contains("zero loss (sensor run --ringbuf-kib=16): 504/s"),
             "{table}"
         );
+        assert!(table.contains("one event each): 81234/s"), "{table}");
         assert!(table.contains("7.0"), "{table}");
     }
 

@@ -153,6 +153,19 @@ impl Runner {
         ])
     }
 
+    /// open+close of the open-many loop's distinct files at `rate` per second (0: unpaced) for
+    /// `secs` seconds.
+    pub fn open_rate(&self, rate: u64, secs: u64) -> anyhow::Result<Sample> {
+        let many = self.many_dir();
+        self.exec(&[
+            "open-rate".as_ref(),
+            rate.to_string().as_ref(),
+            secs.to_string().as_ref(),
+            many.as_os_str(),
+            self.many_count.to_string().as_ref(),
+        ])
+    }
+
     fn exec(&self, args: &[&std::ffi::OsStr]) -> anyhow::Result<Sample> {
         let out = Command::new(&self.binary)
             .args(args)

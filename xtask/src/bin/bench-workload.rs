@@ -10,6 +10,7 @@
 //! bench-workload fork-exec <iters>
 //! bench-workload connect <iters>        (connect + accept4 per iteration)
 //! bench-workload exec-rate <per-second, 0 = unpaced> <seconds> <threads>
+//! bench-workload open-rate <per-second, 0 = unpaced> <seconds> <dir> <count>
 //! ```
 
 use std::ffi::CString;
@@ -54,6 +55,12 @@ fn main() -> anyhow::Result<()> {
         }
         "connect" => connect_loop(num(1)?)?,
         "exec-rate" => exec_rate(num(1)?, num(2)?, num(3)?)?,
+        "open-rate" => {
+            let paths = (0..num(4)?)
+                .map(|i| c_path(&file_name(arg(3)?, i)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            open_rate(&paths, num(1)?, num(2)?)?
+        }
         other => bail!("unknown workload {other:?}"),
     };
     println!(
@@ -138,6 +145,46 @@ fn open_loop(paths: &[CString], iters: u64) -> anyhow::Result<(u64, (Duration, u
         unsafe { libc::close(fd) };
     }
     Ok((iters, clock.stop()))
+}
+
+/// open(O_RDONLY) + close cycling through `paths` at `rate` per second (0: as fast as possible)
+/// for `secs` seconds. Ahead of schedule it sleeps; behind, it runs the late opens back to back,
+/// so the achieved rate is what the caller reads. With more paths than the sensor's collapse
+/// slots, every open is a distinct event to it.
+fn open_rate(paths: &[CString], rate: u64, secs: u64) -> anyhow::Result<(u64, (Duration, u64))> {
+    if paths.is_empty() {
+        bail!("no paths to open");
+    }
+    let until = Duration::from_secs(secs);
+    let clock = Clock::start();
+    let start = clock.wall;
+    let mut n: u64 = 0;
+    let mut next = 0;
+    loop {
+        // The clock is read every 64 opens: cheap, and fine-grained enough for the schedule.
+        if n.is_multiple_of(64) {
+            let elapsed = start.elapsed();
+            if elapsed >= until {
+                break;
+            }
+            if let Some(due_ns) = (n * 1_000_000_000).checked_div(rate)
+                && let Some(wait) = Duration::from_nanos(due_ns).checked_sub(elapsed)
+            {
+                std::thread::sleep(wait);
+            }
+        }
+        let path = &paths[next];
+        next = if next + 1 == paths.len() { 0 } else { next + 1 };
+        // SAFETY: a valid NUL-terminated path; the fd is closed right away.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error()).with_context(|| format!("open {path:?}"));
+        }
+        // SAFETY: we own fd.
+        unsafe { libc::close(fd) };
+        n += 1;
+    }
+    Ok((n, clock.stop()))
 }
 
 /// fork + execve("/bin/true") + waitpid, with argv/envp built once.
