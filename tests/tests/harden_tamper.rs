@@ -3,11 +3,14 @@
 //! `bpftool` taking a handle on one of the sensor's maps or programs raises a (medium) tamper
 //! alert naming that process; the same on someone else's program does not. A capture hook
 //! silenced while the sensor runs (its link released from inside the sensor through ptrace,
-//! without a `bpf()` call) raises a "hook silenced" alert and drops its liveness gauge.
+//! without a `bpf()` call) raises a "hook silenced" alert and drops its liveness gauge. Writing
+//! to one of the sensor's maps through a descriptor taken by id raises the (high) "changed"
+//! alert after the "handle" one.
 
 mod harden_support;
 mod tamper_support;
 
+use anyhow::Context as _;
 use std::process::Command;
 use std::time::Duration;
 
@@ -179,6 +182,47 @@ fn bpftool_on_the_sensors_maps_and_programs_raises_tamper_alerts() -> anyhow::Re
     Ok(())
 }
 
+#[test]
+fn writing_a_sensor_map_through_a_foreign_handle_raises_a_change_alert() -> anyhow::Result<()> {
+    if !require_root("writing_a_sensor_map_through_a_foreign_handle_raises_a_change_alert") {
+        return Ok(());
+    }
+    let mut sensor = Sensor::start(&["run", "--events", "/dev/null"])?;
+    let me = sensor.pid();
+    // The read-only open filter's prefixes: a plain array whose entries can be rewritten with
+    // their own values, so the sensor runs on unchanged.
+    let (id, map) = held_ids(me, "map_type:", "map_id:")
+        .into_iter()
+        .filter_map(|id| Some((id, tamper_support::ForeignMap::open(id).ok()?)))
+        .find(|(_, m)| m.name == "OPEN_PREFIXES")
+        .context("the sensor holds no OPEN_PREFIXES map")?;
+    assert_eq!(
+        (map.map_type, map.key_size),
+        (2, 4),
+        "an array keyed by u32"
+    );
+    map.rewrite_same(&0u32.to_ne_bytes())?;
+    let tester = std::process::id();
+    // The descriptor stays open until the alert is in: the sensor tells which map an fd names
+    // from the caller's fdinfo.
+    let alert = tamper_alert(&mut sensor, "sensor-tamper-bpf-change", tester)?;
+    drop(map);
+    assert_eq!(field_str(&alert, "sigma.level"), Some("high"), "{alert}");
+    assert_eq!(
+        field_str(&alert, "sensor.event.bpf.command"),
+        Some("BPF_MAP_UPDATE_ELEM"),
+        "{alert}"
+    );
+    assert_eq!(
+        field(&alert, "sensor.event.bpf.object.id").and_then(serde_json::Value::as_u64),
+        Some(u64::from(id)),
+        "{alert}"
+    );
+    let status = sensor.stop()?;
+    assert!(status.success(), "exit status {status:?}");
+    Ok(())
+}
+
 /// `sensor_capture_hook_alive{hook}` as scraped from `addr`.
 fn hook_alive(addr: &str, hook: &str) -> Option<f64> {
     let text = harden_support::http_get(addr, "/metrics").ok()?;
@@ -208,7 +252,6 @@ fn wait_gauge(addr: &str, hook: &str, want: f64) -> anyhow::Result<()> {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn a_silenced_capture_hook_raises_one_tamper_alert_and_drops_its_gauge() -> anyhow::Result<()> {
-    use anyhow::Context as _;
     if !require_root("a_silenced_capture_hook_raises_one_tamper_alert_and_drops_its_gauge") {
         return Ok(());
     }

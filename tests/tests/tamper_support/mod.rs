@@ -138,3 +138,96 @@ fn check(ret: libc::c_long, what: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A map of the sensor opened by id from this process (as an intruder's tool does), closed on
+/// drop.
+pub struct ForeignMap {
+    fd: std::os::fd::OwnedFd,
+    /// `bpf_map_info.type`.
+    pub map_type: u32,
+    /// `bpf_map_info.key_size`.
+    pub key_size: u32,
+    /// `bpf_map_info.value_size`.
+    pub value_size: u32,
+    /// `bpf_map_info.name`, up to its NUL.
+    pub name: String,
+}
+
+/// `bpf(cmd, attr)`.
+fn bpf(cmd: i64, attr: &mut [u64]) -> std::io::Result<i64> {
+    // SAFETY: `attr` is a live, writable buffer of the size passed, laid out as `union
+    // bpf_attr` for `cmd` by the callers.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr.as_mut_ptr(),
+            std::mem::size_of_val(attr),
+        )
+    };
+    if ret < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+const BPF_MAP_LOOKUP_ELEM: i64 = 1;
+const BPF_MAP_UPDATE_ELEM: i64 = 2;
+const BPF_MAP_GET_FD_BY_ID: i64 = 14;
+const BPF_OBJ_GET_INFO_BY_FD: i64 = 15;
+
+impl ForeignMap {
+    /// `BPF_MAP_GET_FD_BY_ID` of map `id`, then its info.
+    pub fn open(id: u32) -> anyhow::Result<ForeignMap> {
+        use std::os::fd::FromRawFd as _;
+        let mut attr = [0u64; 2];
+        attr[0] = u64::from(id); // map_id, next_id = 0
+        let fd = bpf(BPF_MAP_GET_FD_BY_ID, &mut attr).with_context(|| format!("map id {id}"))?;
+        // SAFETY: a new fd that nothing else owns.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+        // struct bpf_map_info: type, id, key_size, value_size, max_entries, map_flags, name[16]...
+        let mut info = [0u8; 88];
+        let mut attr = [0u64; 2];
+        attr[0] = fd_u64(&fd) | ((info.len() as u64) << 32); // bpf_fd, info_len
+        attr[1] = info.as_mut_ptr() as u64;
+        bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr).context("map info")?;
+        let word = |i: usize| u32::from_ne_bytes([info[i], info[i + 1], info[i + 2], info[i + 3]]);
+        let name = &info[24..40];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        Ok(ForeignMap {
+            map_type: word(0),
+            key_size: word(8),
+            value_size: word(12),
+            name: String::from_utf8_lossy(name).into_owned(),
+            fd,
+        })
+    }
+
+    /// Reads the value at `key` and writes it back unchanged (`BPF_MAP_UPDATE_ELEM`): a change
+    /// as far as the kernel's `bpf()` entry can tell, with no effect on the sensor.
+    pub fn rewrite_same(&self, key: &[u8]) -> anyhow::Result<()> {
+        let mut value = vec![0u8; self.value_size as usize];
+        // struct { u32 map_fd; u64 key; u64 value; u64 flags; }
+        let mut attr = [
+            fd_u64(&self.fd),
+            key.as_ptr() as u64,
+            value.as_mut_ptr() as u64,
+            0,
+        ];
+        bpf(BPF_MAP_LOOKUP_ELEM, &mut attr).context("lookup")?;
+        let mut attr = [
+            fd_u64(&self.fd),
+            key.as_ptr() as u64,
+            value.as_ptr() as u64,
+            0, // BPF_ANY
+        ];
+        bpf(BPF_MAP_UPDATE_ELEM, &mut attr).context("update")?;
+        Ok(())
+    }
+}
+
+fn fd_u64(fd: &std::os::fd::OwnedFd) -> u64 {
+    use std::os::fd::AsRawFd as _;
+    fd.as_raw_fd() as u64
+}
