@@ -4,7 +4,7 @@
 # (voluntary + involuntary, summed over its threads: each is a wakeup of a reader, writer or
 # timer) and the kernel time per exec hook (bpf_stats, only the programs this sensor owns,
 # found through its fdinfo).
-# usage: [BPF_STATS=1] scripts/exec-ab.sh SENSOR_BIN RATE SECS [RUNS]   (root; needs bpftool and a release
+# usage: [BPF_STATS=1] [SENSOR_ARGS="--poll-ms 50"] scripts/exec-ab.sh SENSOR_BIN RATE SECS [RUNS]   (root; needs bpftool and a release
 # bench-workload: cargo build --release -p xtask --bin bench-workload)
 # RUNS > 1 repeats the whole measurement (a fresh sensor each time): the machine is shared.
 BIN=$1; RATE=$2; SECS=$3; RUNS=${4:-1}
@@ -14,7 +14,7 @@ if [ "$RUNS" -gt 1 ]; then
 fi
 WL=$(dirname "$0")/../target/release/bench-workload
 LOG=$(mktemp)
-$BIN run --events /dev/null --events-max-bytes 0 --alerts /dev/null --metrics-addr 127.0.0.1:0 2>$LOG &
+$BIN run $SENSOR_ARGS --events /dev/null --events-max-bytes 0 --alerts /dev/null --metrics-addr 127.0.0.1:0 2>$LOG &
 PID=$!
 for i in $(seq 100); do grep -q "sensor attached" $LOG && break; sleep 0.1; done
 sleep 0.5
