@@ -3,6 +3,7 @@
 //! [`super::ecs::document`] followed by [`super::ecs_context::add_context`] (those stay the
 //! reference, used for alerts and tests; `tests.rs` checks the two agree).
 
+mod cache;
 mod context;
 mod escaped;
 
@@ -28,6 +29,7 @@ pub(crate) struct Image<'a> {
 pub struct Renderer {
     escaped: Escaped,
     scratch: Vec<u8>,
+    related: cache::RelatedCache,
 }
 
 impl Renderer {
@@ -58,7 +60,7 @@ impl Renderer {
         w.timestamp(clock.to_unix_ns(h.ktime_ns));
         w.key("event");
         event_object(&mut w, &e.event.body);
-        context::process(&mut w, e, &image, &mut self.scratch);
+        context::process(&mut w, e, &image, &mut self.scratch, &mut self.related);
         context::users(&mut w, e);
         if let Some(container) = &p.container {
             context::container(&mut w, container);
