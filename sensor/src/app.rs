@@ -340,7 +340,7 @@ impl ringbuf::Consumer for Pipeline {
                 EventBody::Exec(exec) if !gone => resolve::exec(&event.header, exec),
                 _ => {}
             }
-            self.process(event);
+            self.process_with(event, gone);
         }
         // Hand the (now empty) buffer back so its allocation is reused.
         self.pending = pending;
@@ -391,7 +391,16 @@ impl ringbuf::Consumer for Pipeline {
 impl Pipeline {
     /// Enriches, writes and runs the rules over one event (from the kernel or the sensor).
     fn process(&mut self, event: Event) {
-        let enriched = self.enricher.enrich(event);
+        self.process_with(event, false);
+    }
+
+    /// [`Pipeline::process`]; `gone` when the process's exit is further down the batch.
+    fn process_with(&mut self, event: Event, gone: bool) {
+        let enriched = if gone {
+            self.enricher.enrich_exited(event)
+        } else {
+            self.enricher.enrich(event)
+        };
         self.exe_watch
             .observe(&enriched.event.body, &enriched.process);
         self.line.clear();
