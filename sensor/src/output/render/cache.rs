@@ -1,4 +1,5 @@
-//! Rendered related processes (parent, leaders, ancestors), reused from event to event.
+//! Rendered related processes (parent, leaders, ancestors) and host, reused from event to
+//! event.
 //!
 //! Every event of a process repeats the same parent and ancestor chain, and siblings share it:
 //! at high exec rates those objects were most of each line's bytes and of the renderer's time.
@@ -9,9 +10,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::context::related;
+use super::context::{host, related};
 use super::escaped::Depth;
-use crate::context::model::ProcessInfo;
+use crate::context::model::{HostInfo, ProcessInfo};
 use crate::output::json::Writer;
 
 /// Entries kept at most; the cache starts over when full (a working set of busy parents and
@@ -70,5 +71,27 @@ impl RelatedCache {
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.entries.len()
+    }
+}
+
+/// The `host` object of the last host seen (the same `Arc` for every event of a run).
+#[derive(Default)]
+pub(super) struct HostCache {
+    last: Option<(Arc<HostInfo>, Vec<u8>)>,
+}
+
+impl HostCache {
+    /// Writes the `host` object of `h` as the next value of `w`.
+    pub(super) fn write(&mut self, w: &mut Writer<'_>, h: &Arc<HostInfo>) {
+        if let Some((cached, json)) = &self.last
+            && Arc::ptr_eq(cached, h)
+        {
+            w.raw_value(json);
+            return;
+        }
+        let mut json = Vec::new();
+        host(&mut Writer::new(&mut json), h);
+        w.raw_value(&json);
+        self.last = Some((Arc::clone(h), json));
     }
 }

@@ -374,9 +374,8 @@ pub(super) fn container(w: &mut Writer<'_>, c: &ContainerInfo) {
     w.end_object();
 }
 
-/// `host`.
+/// The `host` object (without its key).
 pub(super) fn host(w: &mut Writer<'_>, h: &HostInfo) {
-    w.key("host");
     w.begin_object();
     w.key("name");
     w.str(&h.name);

@@ -30,6 +30,7 @@ pub struct Renderer {
     escaped: Escaped,
     scratch: Vec<u8>,
     related: cache::RelatedCache,
+    host: cache::HostCache,
 }
 
 impl Renderer {
@@ -65,7 +66,8 @@ impl Renderer {
         if let Some(container) = &p.container {
             context::container(&mut w, container);
         }
-        context::host(&mut w, &e.host);
+        w.key("host");
+        self.host.write(&mut w, &e.host);
         match &e.event.body {
             EventBody::Connect(net) => network(&mut w, net, true),
             EventBody::Accept(net) => network(&mut w, net, false),
