@@ -10,7 +10,7 @@ pub const ARGV_MAX_ARGS: u32 = 128;
 /// Bytes of the executable path captured per exec.
 pub const PATH_CAP: usize = 512;
 
-/// Set in [`ExecRecord::args`]`.flags` when argv did not fit in [`ARGV_CAP`] bytes or had more
+/// Set in [`ExecRecord::flags`] when argv did not fit in [`ARGV_CAP`] bytes or had more
 /// than [`ARGV_MAX_ARGS`] arguments.
 pub const EXEC_ARGV_TRUNCATED: u32 = 1 << 0;
 /// Set when the path did not fit in [`PATH_CAP`] bytes.
@@ -43,10 +43,9 @@ pub mod fd_kind {
     pub const OTHER: u8 = 6;
 }
 
-/// argv and filename of an exec: for a successful one, argv as the new program's stack holds it
-/// and the filename the kernel carries (`bprm->filename`); for a failed one, both read through
-/// the caller's pointers when the syscall returns. (Also the layout of the per-CPU scratch the
-/// failed-exec path assembles them in.)
+/// argv and filename of a failed exec, read through the caller's pointers when the syscall
+/// returns: the layout of the per-CPU scratch the eBPF side assembles them in before copying the
+/// used bytes into an [`ExecRecord`].
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct PendingExec {
@@ -70,13 +69,16 @@ const _: () = assert!(core::mem::size_of::<PendingExec>() == 16 + PATH_CAP + ARG
 
 /// One execve/execveat: emitted at `sched_process_exec` on success, at `sys_exit_execve(at)`
 /// on failure.
+///
+/// Variable-size: the ring carries the fixed part and then only the used bytes of `data`
+/// (`header.size` is [`EXEC_DATA_OFFSET`]` + name_len + argv_len`). A fixed 5 KiB record for
+/// every exec filled the ring's wakeup threshold every three execs; most execs use a few dozen
+/// bytes of name and argv.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ExecRecord {
     /// Common header; `kind` is [`crate::EventKind::Exec`].
     pub header: EventHeader,
-    /// Bytes used in `path`, without the NUL.
-    pub path_len: u32,
     /// 0 on success, otherwise the negative errno of the syscall.
     pub result: i32,
     /// Parent process id (`real_parent->tgid`).
@@ -89,19 +91,24 @@ pub struct ExecRecord {
     pub loginuid: u32,
     /// What fds 0, 1 and 2 are ([`fd_kind`] values); the fourth byte is zero.
     pub stdio: [u8; 4],
-    /// Reserved, zero.
-    pub _pad: u32,
-    /// argv and filename.
-    pub args: PendingExec,
-    /// The executable as the kernel resolved it (empty for a failed exec).
-    pub path: [u8; PATH_CAP],
+    /// Arguments: the program's `argc` after a successful exec; after a failed one, the
+    /// arguments seen (capped at [`ARGV_MAX_ARGS`] unless the list ended earlier).
+    pub argc: u32,
+    /// `EXEC_*` flag bits.
+    pub flags: u32,
+    /// Bytes of the name at the start of `data`, without a NUL; below [`PATH_CAP`].
+    pub name_len: u32,
+    /// Bytes of argv that follow the name in `data`; at most [`ARGV_CAP`].
+    pub argv_len: u32,
+    /// The name, then argv (each argument followed by a NUL). The name of a successful exec is
+    /// the executable as the kernel resolved it (`bprm->filename`, which is also the name the
+    /// caller passed: for an execveat relative to a descriptor, the kernel's `/dev/fd/N/...`
+    /// spelling of it); of a failed one, the filename the caller passed.
+    pub data: [u8; PATH_CAP + ARGV_CAP],
 }
 
-/// Offset of [`ExecRecord::args`] within the record.
-pub const EXEC_ARGS_OFFSET: usize = core::mem::size_of::<EventHeader>() + 32;
-/// Offset of [`ExecRecord::path`] within the record.
-pub const EXEC_PATH_OFFSET: usize = EXEC_ARGS_OFFSET + core::mem::size_of::<PendingExec>();
+/// Offset of [`ExecRecord::data`]: the fixed part every exec record has.
+pub const EXEC_DATA_OFFSET: usize = core::mem::size_of::<EventHeader>() + 40;
 
-const _: () = assert!(core::mem::offset_of!(ExecRecord, args) == EXEC_ARGS_OFFSET);
-const _: () = assert!(core::mem::offset_of!(ExecRecord, path) == EXEC_PATH_OFFSET);
-const _: () = assert!(core::mem::size_of::<ExecRecord>() == EXEC_PATH_OFFSET + PATH_CAP);
+const _: () = assert!(core::mem::offset_of!(ExecRecord, data) == EXEC_DATA_OFFSET);
+const _: () = assert!(core::mem::size_of::<ExecRecord>() == EXEC_DATA_OFFSET + PATH_CAP + ARGV_CAP);

@@ -5,8 +5,8 @@ use aya_ebpf::{
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
 use sensor_common::{
-    ARGV_CAP, EventKind, FilterReason, OPEN_DIR_CAP, OPEN_PATH_CAP, OPEN_PREFIX_MAX, OpenPrefix,
-    OpenRecord, PendingConnect, PendingExec,
+    ARGV_CAP, EventKind, ExecRecord, FilterReason, OPEN_DIR_CAP, OPEN_PATH_CAP, OPEN_PREFIX_MAX,
+    OpenPrefix, OpenRecord, PendingConnect, PendingExec,
     bpf::OWN_IDS_MAX,
     canary::{Hook, tamper_drop},
 };
@@ -73,6 +73,11 @@ pub struct ArgvScratch {
 /// Per-CPU scratch space: records are too large for the 512-byte eBPF stack.
 #[map]
 pub static EXEC_SCRATCH: PerCpuArray<ArgvScratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// Where an exec record is assembled before its used bytes are copied to the ring (a ring
+/// reservation has a fixed size, the record does not).
+#[map]
+pub static EXEC_OUT: PerCpuArray<ExecRecord> = PerCpuArray::with_max_entries(1, 0);
 
 /// An open record being assembled at syscall exit, in place. It goes to the ring with only the
 /// used bytes of its path, so a typical open takes ~140 bytes of ring instead of the full 600.

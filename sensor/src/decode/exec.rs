@@ -3,29 +3,29 @@
 use core::mem::offset_of;
 
 use sensor_common::{
-    ARGV_CAP, EXEC_ARGS_OFFSET, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_EXE_DELETED,
-    EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_OFFSET, EXEC_PATH_TRUNCATED, ExecRecord,
-    PATH_CAP, PendingExec, fd_kind,
+    ARGV_CAP, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_DATA_OFFSET, EXEC_EXE_DELETED,
+    EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, ExecRecord, PATH_CAP, fd_kind,
 };
 
 use super::{DecodeError, reader::Reader};
 use crate::event::{ExecEvent, FdKind};
 
+/// An exec record is its fixed part, then exactly `name_len` bytes of name and `argv_len` of
+/// argv (the kernel sends no unused capacity).
 pub(super) fn decode(r: &Reader<'_>) -> Result<ExecEvent, DecodeError> {
-    r.require(size_of::<ExecRecord>())?;
-    let args_at = |field: usize| EXEC_ARGS_OFFSET + field;
-    let flags = r.u32(args_at(offset_of!(PendingExec, flags)))?;
-    let argc = r.u32(args_at(offset_of!(PendingExec, argc)))?;
-    let argv_len = r.len(args_at(offset_of!(PendingExec, argv_len)), "argv", ARGV_CAP)?;
-    let argv = r.bytes(args_at(offset_of!(PendingExec, argv)), argv_len)?;
-    let filename_len = r.len(
-        args_at(offset_of!(PendingExec, filename_len)),
-        "filename",
-        PATH_CAP,
-    )?;
-    let filename = r.bytes(args_at(offset_of!(PendingExec, filename)), filename_len)?;
-    let path_len = r.len(offset_of!(ExecRecord, path_len), "path", PATH_CAP)?;
-    let path = r.bytes(EXEC_PATH_OFFSET, path_len)?;
+    r.require(EXEC_DATA_OFFSET)?;
+    let flags = r.u32(offset_of!(ExecRecord, flags))?;
+    let argc = r.u32(offset_of!(ExecRecord, argc))?;
+    // The kernel's string reads leave room for a NUL, so a name is always below PATH_CAP.
+    let name_len = r.len(offset_of!(ExecRecord, name_len), "name", PATH_CAP - 1)?;
+    let argv_len = r.len(offset_of!(ExecRecord, argv_len), "argv", ARGV_CAP)?;
+    let name = r.bytes(EXEC_DATA_OFFSET, name_len)?;
+    let argv = r.bytes(EXEC_DATA_OFFSET + name_len, argv_len)?;
+    if r.len_total() != EXEC_DATA_OFFSET + name_len + argv_len {
+        return Err(DecodeError::Inconsistent(
+            "exec record longer than its name and argv",
+        ));
+    }
     let result = r.i32(offset_of!(ExecRecord, result))?;
     if result > 0 {
         return Err(DecodeError::Inconsistent("positive exec result"));
@@ -42,12 +42,8 @@ pub(super) fn decode(r: &Reader<'_>) -> Result<ExecEvent, DecodeError> {
     if argv.last() == Some(&0) || argv.is_empty() {
         args.pop();
     }
-    let filename = crate::text::until_nul(filename).to_vec();
-    let executable = if result == 0 {
-        crate::text::until_nul(path).to_vec()
-    } else {
-        filename.clone()
-    };
+    let filename = crate::text::until_nul(name).to_vec();
+    let executable = filename.clone();
     let optional = |v: u32| (v != u32::MAX).then_some(v);
     Ok(ExecEvent {
         executable,

@@ -5,9 +5,9 @@ use core::mem::offset_of;
 use std::net::IpAddr;
 
 use sensor_common::{
-    AF_INET, AF_INET6, EXEC_ARGS_OFFSET, EXEC_ARGV_TRUNCATED, EXEC_PATH_OFFSET, EventHeader,
-    EventKind, ExecRecord, ExitRecord, ForkRecord, NetRecord, OPEN_DIR_RESOLVED, OpenArgs,
-    OpenRecord, PendingExec,
+    AF_INET, AF_INET6, ARGV_CAP, EXEC_ARGV_TRUNCATED, EXEC_DATA_OFFSET, EventHeader, EventKind,
+    ExecRecord, ExitRecord, ForkRecord, NetRecord, OPEN_DIR_RESOLVED, OpenArgs, OpenRecord,
+    PATH_CAP,
 };
 
 use crate::event::{FdKind, Transport};
@@ -18,33 +18,38 @@ fn put_u32(buf: &mut [u8], at: usize, v: u32) {
     buf[at..at + 4].copy_from_slice(&v.to_ne_bytes());
 }
 
-fn exec_record(argv: &[u8], path: &[u8], flags: u32) -> Vec<u8> {
-    let mut buf = vec![0u8; size_of::<ExecRecord>()];
+/// An exec record as the kernel sends it: the fixed part, the name, argv, nothing more.
+fn exec_record(argv: &[u8], name: &[u8], flags: u32) -> Vec<u8> {
+    let mut buf = vec![0u8; EXEC_DATA_OFFSET];
     put_u32(
         &mut buf,
         offset_of!(EventHeader, kind),
         EventKind::Exec as u32,
     );
-    let len = buf.len() as u32;
-    put_u32(&mut buf, offset_of!(EventHeader, size), len);
     put_u32(&mut buf, offset_of!(EventHeader, pid), 42);
     buf[offset_of!(EventHeader, comm)..][..4].copy_from_slice(b"bash");
-    let args = EXEC_ARGS_OFFSET;
-    put_u32(&mut buf, args + offset_of!(PendingExec, argc), 3);
-    put_u32(&mut buf, args + offset_of!(PendingExec, flags), flags);
+    put_u32(&mut buf, offset_of!(ExecRecord, argc), 3);
+    put_u32(&mut buf, offset_of!(ExecRecord, flags), flags);
     put_u32(
         &mut buf,
-        args + offset_of!(PendingExec, argv_len),
+        offset_of!(ExecRecord, name_len),
+        name.len() as u32,
+    );
+    put_u32(
+        &mut buf,
+        offset_of!(ExecRecord, argv_len),
         argv.len() as u32,
     );
-    buf[args + offset_of!(PendingExec, argv)..][..argv.len()].copy_from_slice(argv);
-    put_u32(
-        &mut buf,
-        offset_of!(ExecRecord, path_len),
-        path.len() as u32,
-    );
-    buf[EXEC_PATH_OFFSET..][..path.len()].copy_from_slice(path);
+    buf.extend_from_slice(name);
+    buf.extend_from_slice(argv);
+    set_size(&mut buf);
     buf
+}
+
+/// Makes the header's size agree with the buffer (what the kernel does).
+fn set_size(buf: &mut [u8]) {
+    let len = buf.len() as u32;
+    put_u32(buf, offset_of!(EventHeader, size), len);
 }
 
 #[test]
@@ -88,15 +93,80 @@ fn rejects_bad_records_without_panicking() {
     put_u32(&mut unknown, 0, 9999);
     assert_eq!(decode(&unknown), Err(DecodeError::UnknownKind(9999)));
     let mut long = good.clone();
-    put_u32(
-        &mut long,
-        EXEC_ARGS_OFFSET + offset_of!(PendingExec, argv_len),
-        u32::MAX,
-    );
+    put_u32(&mut long, offset_of!(ExecRecord, argv_len), u32::MAX);
     assert!(matches!(
         decode(&long),
         Err(DecodeError::BadLength { field: "argv", .. })
     ));
+}
+
+#[test]
+fn decodes_the_shortest_exec_record() {
+    // No name, no argv: what a failed exec with unreadable pointers sends.
+    let record = exec_record(b"", b"", 0);
+    assert_eq!(record.len(), EXEC_DATA_OFFSET);
+    let EventBody::Exec(exec) = decode(&record).expect("valid record").body else {
+        panic!("not an exec")
+    };
+    assert!(exec.executable.is_empty());
+    assert!(exec.args.is_empty());
+}
+
+#[test]
+fn decodes_an_exec_record_at_full_capacity() {
+    let name = vec![b'n'; PATH_CAP - 1];
+    let mut argv = vec![b'a'; ARGV_CAP - 1];
+    argv.push(0);
+    let record = exec_record(&argv, &name, EXEC_ARGV_TRUNCATED);
+    let EventBody::Exec(exec) = decode(&record).expect("valid record").body else {
+        panic!("not an exec")
+    };
+    assert_eq!(exec.executable, name);
+    assert_eq!(exec.args, vec![vec![b'a'; ARGV_CAP - 1]]);
+}
+
+#[test]
+fn rejects_truncated_exec_records() {
+    let good = exec_record(b"ls\0-l\0", b"/bin/ls", 0);
+    // Cut anywhere (the header's size cut with it, as a short ring sample would be): into the
+    // fixed part, the name or argv.
+    for len in [
+        size_of::<EventHeader>(),
+        EXEC_DATA_OFFSET - 1,
+        EXEC_DATA_OFFSET + 3,
+        good.len() - 1,
+    ] {
+        let mut cut = good[..len].to_vec();
+        set_size(&mut cut);
+        assert!(
+            matches!(decode(&cut), Err(DecodeError::TooShort { .. })),
+            "len {len}: {:?}",
+            decode(&cut)
+        );
+    }
+}
+
+#[test]
+fn rejects_exec_records_with_bytes_past_their_contents_or_bad_lengths() {
+    let mut long = exec_record(b"ls\0", b"/bin/ls", 0);
+    long.extend_from_slice(&[0; 8]);
+    set_size(&mut long);
+    assert_eq!(
+        decode(&long),
+        Err(DecodeError::Inconsistent(
+            "exec record longer than its name and argv"
+        ))
+    );
+    let mut name = exec_record(b"ls\0", b"/bin/ls", 0);
+    put_u32(&mut name, offset_of!(ExecRecord, name_len), PATH_CAP as u32);
+    assert!(matches!(
+        decode(&name),
+        Err(DecodeError::BadLength { field: "name", .. })
+    ));
+    // Lengths that each fit but together run past the record.
+    let mut over = exec_record(b"ls\0", b"/bin/ls", 0);
+    put_u32(&mut over, offset_of!(ExecRecord, argv_len), 100);
+    assert!(matches!(decode(&over), Err(DecodeError::TooShort { .. })));
 }
 
 fn record<T>(kind: EventKind) -> Vec<u8> {
@@ -110,15 +180,8 @@ fn record<T>(kind: EventKind) -> Vec<u8> {
 
 #[test]
 fn decodes_a_failed_exec_with_stdio() {
-    let mut rec = exec_record(b"x\0", b"", 0);
+    let mut rec = exec_record(b"x\0", b"/nope", 0);
     put_u32(&mut rec, offset_of!(ExecRecord, result), (-2i32) as u32);
-    let filename = EXEC_ARGS_OFFSET + offset_of!(PendingExec, filename);
-    rec[filename..][..5].copy_from_slice(b"/nope");
-    put_u32(
-        &mut rec,
-        EXEC_ARGS_OFFSET + offset_of!(PendingExec, filename_len),
-        5,
-    );
     rec[offset_of!(ExecRecord, stdio)..][..3].copy_from_slice(&[1, 3, 4]);
     let EventBody::Exec(exec) = decode(&rec).expect("valid").body else {
         panic!("not an exec")

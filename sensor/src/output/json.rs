@@ -183,6 +183,14 @@ impl<'a> Writer<'a> {
         self.comma = true;
     }
 
+    /// Writes `json`, one complete value this writer's rules produced earlier (a cached
+    /// rendering), as the next value.
+    pub fn raw_value(&mut self, json: &[u8]) {
+        self.pre_value();
+        self.out.extend_from_slice(json);
+        self.comma = true;
+    }
+
     /// Writes a value whose text comes from `Display` (addresses, timestamps), as a string.
     pub fn display(&mut self, v: impl std::fmt::Display) {
         use std::io::Write as _;

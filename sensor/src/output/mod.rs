@@ -40,6 +40,12 @@ mod tests_backpressure;
     clippy::unwrap_used,
     reason = "a test fails loudly on an unexpected error"
 )]
+mod tests_lines;
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests_outage;
 #[cfg(test)]
 #[allow(

@@ -103,7 +103,10 @@ impl Enricher {
     pub(super) fn execed(&mut self, h: &Header, exec: &ExecEvent) -> Arc<ProcessInfo> {
         // Fork and exit events can be lost (ring buffer full) or not captured: a record whose
         // start time is not the one /proc has belongs to an earlier process with this pid.
-        let stat = self.procfs.stat(h.pid);
+        let stat = match self.gone {
+            Some(pid) if pid == h.pid => None,
+            _ => self.procfs.stat(h.pid),
+        };
         let tick = i128::from(self.procfs.tick_ns());
         let known = self.table.get(h.pid).filter(|p| {
             !p.exited

@@ -363,6 +363,37 @@ fn an_exec_under_a_reused_pid_is_a_new_process_even_without_fork_and_exit() {
     );
 }
 
+#[test]
+fn an_exec_known_to_have_exited_reads_nothing_from_proc() {
+    let fake = Fake::new("gone");
+    fake.process(600, 1, 5, "/bin/sh", 0, "/");
+    let (mut skip, mut read) = (fake.enricher(8), fake.enricher(8));
+    for e in [&mut skip, &mut read] {
+        e.seed();
+        e.enrich(fork(600, 700, 50 * TICK));
+    }
+    // Still in /proc, in a process group of its own: a read would see that.
+    fake.process(700, 600, 5, "/bin/true", 0, "/");
+    let skipped = skip.enrich_exited(exec(700, 51 * TICK, "/bin/true"));
+    assert_eq!(
+        skipped.process.pgid,
+        Some(600),
+        "inherited at fork, not read"
+    );
+    // Without the /proc entry, the reads fail and give the same record.
+    fake.remove(700);
+    let failed = read.enrich(exec(700, 51 * TICK, "/bin/true"));
+    // (Each enricher has its own boot clock.)
+    let mut failed_process = ProcessInfo::clone(&failed.process);
+    failed_process.start_unix_ns = skipped.process.start_unix_ns;
+    assert_eq!(*skipped.process, failed_process);
+    assert_eq!(pids(&skipped.ancestors), pids(&failed.ancestors));
+    // A plain enrich does read /proc when the entry is there.
+    fake.process(700, 600, 5, "/bin/true", 0, "/");
+    let again = skip.enrich(exec(700, 52 * TICK, "/bin/true"));
+    assert_eq!(again.process.pgid, Some(700));
+}
+
 /// End-to-end enrichment throughput with 100k live processes: forks build a tree, then open
 /// events for random pids each get a parent, ancestors and leaders.
 /// `cargo test -p sensor --release --lib context::enrich::tests::bench_enrich -- --ignored --nocapture`

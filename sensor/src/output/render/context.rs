@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::cache::RelatedCache;
 use super::escaped::{Depth, short_name};
 use super::{Image, basename};
 use crate::context::model::{ContainerInfo, EnrichedEvent, HostInfo, ProcessInfo};
@@ -17,6 +18,7 @@ pub(super) fn process(
     e: &EnrichedEvent,
     img: &Image<'_>,
     scratch: &mut Vec<u8>,
+    cache: &mut RelatedCache,
 ) {
     let h = &e.event.header;
     let p = img.p;
@@ -76,20 +78,20 @@ pub(super) fn process(
         w.key("working_directory");
         w.text(cwd);
     }
-    parent(w, e, scratch);
+    parent(w, e, scratch, cache);
     for (key, leader) in [
         ("group_leader", &e.group_leader),
         ("session_leader", &e.session_leader),
     ] {
         if let Some(leader) = leader {
             w.key(key);
-            related(w, leader, Depth::Leader, scratch);
+            cache.write(w, leader, Depth::Leader, scratch);
         }
     }
     w.key("ancestors");
     w.begin_array();
     for a in e.parent.iter().chain(&e.ancestors) {
-        related(w, a, Depth::Chain, scratch);
+        cache.write(w, a, Depth::Chain, scratch);
     }
     w.end_array();
     if let Some(previous) = &e.process.previous_executable {
@@ -148,7 +150,7 @@ fn args(w: &mut Writer<'_>, args: &[Vec<u8>], count: u64, scratch: &mut Vec<u8>)
     w.text_join(args, b' ', scratch);
 }
 
-fn parent(w: &mut Writer<'_>, e: &EnrichedEvent, scratch: &mut Vec<u8>) {
+fn parent(w: &mut Writer<'_>, e: &EnrichedEvent, scratch: &mut Vec<u8>, cache: &mut RelatedCache) {
     let fallback = match &e.event.body {
         EventBody::Exec(exec) => exec.ppid,
         EventBody::Fork(fork) => Some(fork.parent_pid),
@@ -156,7 +158,7 @@ fn parent(w: &mut Writer<'_>, e: &EnrichedEvent, scratch: &mut Vec<u8>) {
     };
     if let Some(parent) = &e.parent {
         w.key("parent");
-        related(w, parent, Depth::Full, scratch);
+        cache.write(w, parent, Depth::Full, scratch);
         return;
     }
     let pid = Some(e.process.ppid).filter(|&p| p != 0).or(fallback);
@@ -170,7 +172,7 @@ fn parent(w: &mut Writer<'_>, e: &EnrichedEvent, scratch: &mut Vec<u8>) {
 }
 
 /// A related process (parent, leader, ancestor) as an object.
-fn related(w: &mut Writer<'_>, p: &ProcessInfo, depth: Depth, scratch: &mut Vec<u8>) {
+pub(super) fn related(w: &mut Writer<'_>, p: &ProcessInfo, depth: Depth, scratch: &mut Vec<u8>) {
     w.begin_object();
     w.key("pid");
     w.uint(p.pid.into());
@@ -372,9 +374,8 @@ pub(super) fn container(w: &mut Writer<'_>, c: &ContainerInfo) {
     w.end_object();
 }
 
-/// `host`.
+/// The `host` object (without its key).
 pub(super) fn host(w: &mut Writer<'_>, h: &HostInfo) {
-    w.key("host");
     w.begin_object();
     w.key("name");
     w.str(&h.name);

@@ -151,7 +151,7 @@ impl Escaped {
 }
 
 /// How much of a process is rendered (as in `ecs_context`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Depth {
     /// Everything.
     Full,

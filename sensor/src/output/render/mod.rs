@@ -3,6 +3,7 @@
 //! [`super::ecs::document`] followed by [`super::ecs_context::add_context`] (those stay the
 //! reference, used for alerts and tests; `tests.rs` checks the two agree).
 
+mod cache;
 mod context;
 mod escaped;
 
@@ -28,6 +29,8 @@ pub(crate) struct Image<'a> {
 pub struct Renderer {
     escaped: Escaped,
     scratch: Vec<u8>,
+    related: cache::RelatedCache,
+    host: cache::HostCache,
 }
 
 impl Renderer {
@@ -58,12 +61,13 @@ impl Renderer {
         w.timestamp(clock.to_unix_ns(h.ktime_ns));
         w.key("event");
         event_object(&mut w, &e.event.body);
-        context::process(&mut w, e, &image, &mut self.scratch);
+        context::process(&mut w, e, &image, &mut self.scratch, &mut self.related);
         context::users(&mut w, e);
         if let Some(container) = &p.container {
             context::container(&mut w, container);
         }
-        context::host(&mut w, &e.host);
+        w.key("host");
+        self.host.write(&mut w, &e.host);
         match &e.event.body {
             EventBody::Connect(net) => network(&mut w, net, true),
             EventBody::Accept(net) => network(&mut w, net, false),

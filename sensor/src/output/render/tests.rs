@@ -258,6 +258,54 @@ fn hostile_fields_are_listed_as_escaped() {
     assert!(!String::from_utf8_lossy(&buf).contains('\x1b'));
 }
 
+#[test]
+fn cached_related_processes_render_like_fresh_ones() {
+    let clock = BootClock::new();
+    let mut warm = Renderer::new();
+    let (mut first, mut again, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
+    for hostile in HOSTILE {
+        let body = &bodies(hostile)[0];
+        let mut events = contexts(hostile, body);
+        // Clean except for its parent: only the cached parent can report escaping.
+        let mut only_parent = events[1].clone();
+        only_parent.event.body = bodies(b"plain")[2].clone();
+        only_parent.event.header.comm = b"sh".to_vec();
+        only_parent.parent = Some(Arc::new(proc(29, hostile, vec![hostile.to_vec()])));
+        events.push(only_parent);
+        for e in &events {
+            first.clear();
+            warm.render(&mut first, e, clock);
+            again.clear();
+            warm.render(&mut again, e, clock);
+            fresh.clear();
+            Renderer::new().render(&mut fresh, e, clock);
+            assert_eq!(first, fresh, "{hostile:?}");
+            assert_eq!(again, fresh, "{hostile:?}");
+            let ours: Value = serde_json::from_slice(&again).expect("JSON");
+            assert_eq!(ours, reference(e, clock), "{hostile:?}");
+        }
+    }
+    assert_ne!(warm.related.len(), 0);
+}
+
+#[test]
+fn a_replaced_process_record_is_rendered_anew() {
+    let clock = BootClock::new();
+    let body = &bodies(b"plain")[0];
+    let mut e = contexts(b"plain", body).swap_remove(0);
+    let mut renderer = Renderer::new();
+    let mut buf = Vec::new();
+    renderer.render(&mut buf, &e, clock);
+    // The table replaces a record when the process execs: a new Arc with new content.
+    let mut parent = ProcessInfo::clone(e.parent.as_deref().expect("parent"));
+    parent.executable = b"/usr/bin/new-image".to_vec();
+    e.parent = Some(Arc::new(parent));
+    buf.clear();
+    renderer.render(&mut buf, &e, clock);
+    let doc: Value = serde_json::from_slice(&buf).expect("JSON");
+    assert_eq!(doc["process"]["parent"]["executable"], "/usr/bin/new-image");
+}
+
 /// Not a check: the cost per document of both paths, for docs/benchmarks.md.
 /// `cargo test --release -p sensor --lib render::tests::cost -- --ignored --nocapture`
 #[test]

@@ -1,0 +1,97 @@
+//! Rendered related processes (parent, leaders, ancestors) and host, reused from event to
+//! event.
+//!
+//! Every event of a process repeats the same parent and ancestor chain, and siblings share it:
+//! at high exec rates those objects were most of each line's bytes and of the renderer's time.
+//! A [`ProcessInfo`] is never changed in place once shared (the process table replaces the
+//! whole `Arc` when a process execs or exits), so the address of a live `Arc` names one
+//! rendering; each entry keeps its `Arc`, so that address cannot be reused while cached.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::context::{host, related};
+use super::escaped::Depth;
+use crate::context::model::{HostInfo, ProcessInfo};
+use crate::output::json::Writer;
+
+/// Entries kept at most; the cache starts over when full (a working set of busy parents and
+/// their chains is small, and a miss only costs a rendering).
+const MAX_ENTRIES: usize = 512;
+
+/// A rendered process object and whether rendering it escaped untrusted bytes.
+struct Entry {
+    /// Keeps the address in the key from being reused while the entry exists.
+    _info: Arc<ProcessInfo>,
+    json: Vec<u8>,
+    escaped: bool,
+}
+
+/// Renderings of related processes by `Arc` address and depth.
+#[derive(Default)]
+pub(super) struct RelatedCache {
+    entries: HashMap<(usize, Depth), Entry>,
+}
+
+impl RelatedCache {
+    /// Writes `p` at `depth` as the next value of `w`, exactly as [`related`] would.
+    pub(super) fn write(
+        &mut self,
+        w: &mut Writer<'_>,
+        p: &Arc<ProcessInfo>,
+        depth: Depth,
+        scratch: &mut Vec<u8>,
+    ) {
+        let key = (Arc::as_ptr(p) as usize, depth);
+        if let Some(entry) = self.entries.get(&key) {
+            w.raw_value(&entry.json);
+            w.escaped |= entry.escaped;
+            return;
+        }
+        let mut json = Vec::new();
+        let mut own = Writer::new(&mut json);
+        related(&mut own, p, depth, scratch);
+        let escaped = own.escaped;
+        w.raw_value(&json);
+        w.escaped |= escaped;
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries.clear();
+        }
+        self.entries.insert(
+            key,
+            Entry {
+                _info: Arc::clone(p),
+                json,
+                escaped,
+            },
+        );
+    }
+
+    /// Entries held (for tests).
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// The `host` object of the last host seen (the same `Arc` for every event of a run).
+#[derive(Default)]
+pub(super) struct HostCache {
+    last: Option<(Arc<HostInfo>, Vec<u8>)>,
+}
+
+impl HostCache {
+    /// Writes the `host` object of `h` as the next value of `w`.
+    pub(super) fn write(&mut self, w: &mut Writer<'_>, h: &Arc<HostInfo>) {
+        if let Some((cached, json)) = &self.last
+            && Arc::ptr_eq(cached, h)
+        {
+            w.raw_value(json);
+            return;
+        }
+        let mut json = Vec::new();
+        host(&mut Writer::new(&mut json), h);
+        w.raw_value(&json);
+        self.last = Some((Arc::clone(h), json));
+    }
+}
