@@ -128,6 +128,16 @@ pub struct KernelOffsets {
     pub fs_pwd_dentry: u32,
     /// `fs_struct.pwd.mnt` (optional: path resolution is off without it).
     pub fs_pwd_mnt: u32,
+    /// `task_struct.signal` (optional: userspace reads group and session from /proc without
+    /// it).
+    pub task_signal: u32,
+    /// `signal_struct.pids` (an array of `struct pid *` indexed by `enum pid_type`; optional).
+    pub signal_pids: u32,
+    /// `pid.numbers` (`numbers[0].nr` is the id in the initial namespace; optional).
+    pub pid_numbers: u32,
+    /// `task_struct.start_boottime` (optional: userspace reads the start time from /proc
+    /// without it).
+    pub task_start_boottime: u32,
 }
 
 /// Global settings, written into the eBPF object's `CONFIG` global at load time.
@@ -240,6 +250,10 @@ impl SensorConfig {
             task_fs: 0,
             fs_pwd_dentry: 0,
             fs_pwd_mnt: 0,
+            task_signal: 0,
+            signal_pids: 0,
+            pid_numbers: 0,
+            task_start_boottime: 0,
         },
         regs: SyscallRegs {
             base: 0,
@@ -270,7 +284,7 @@ pub struct OpenPrefix {
 }
 
 const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 48);
-const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 176);
+const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 192);
 const _: () = assert!(core::mem::size_of::<SyscallRegs>() == 16);
-const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 48 + 176 + 16);
+const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 48 + 192 + 16);
 const _: () = assert!(core::mem::size_of::<OpenPrefix>() == 8 + OPEN_PREFIX_LEN * 2);

@@ -100,6 +100,13 @@ pub struct ExecRecord {
     pub name_len: u32,
     /// Bytes of argv that follow the name in `data`; at most [`ARGV_CAP`].
     pub argv_len: u32,
+    /// Process group id (in the initial pid namespace); 0 when unknown.
+    pub pgid: u32,
+    /// Session id (in the initial pid namespace); 0 when unknown.
+    pub sid: u32,
+    /// When the process started (`task_struct.start_boottime`, the boot clock of the header's
+    /// `ktime_ns`); 0 when unknown.
+    pub start_boottime_ns: u64,
     /// The name, then argv (each argument followed by a NUL). The name of a successful exec is
     /// the executable as the kernel resolved it (`bprm->filename`, which is also the name the
     /// caller passed: for an execveat relative to a descriptor, the kernel's `/dev/fd/N/...`
@@ -108,7 +115,7 @@ pub struct ExecRecord {
 }
 
 /// Offset of [`ExecRecord::data`]: the fixed part every exec record has.
-pub const EXEC_DATA_OFFSET: usize = core::mem::size_of::<EventHeader>() + 40;
+pub const EXEC_DATA_OFFSET: usize = core::mem::size_of::<EventHeader>() + 56;
 
 const _: () = assert!(core::mem::offset_of!(ExecRecord, data) == EXEC_DATA_OFFSET);
 const _: () = assert!(core::mem::size_of::<ExecRecord>() == EXEC_DATA_OFFSET + PATH_CAP + ARGV_CAP);

@@ -121,6 +121,12 @@ pub struct ExecEvent {
     pub egid: Option<u32>,
     /// Audit login uid, when the kernel has one (`u32::MAX` means unset and is mapped to None).
     pub loginuid: Option<u32>,
+    /// Process group id, from the kernel (`None`: unknown, read from /proc instead).
+    pub pgid: Option<u32>,
+    /// Session id, from the kernel (`None`: unknown, read from /proc instead).
+    pub sid: Option<u32>,
+    /// When the process started, on the boot clock of [`Header::ktime_ns`], from the kernel.
+    pub start_boottime_ns: Option<u64>,
     /// Working directory at exec time, when captured; untrusted bytes.
     pub cwd: Option<Vec<u8>>,
     /// The filename as the caller passed it to execve (what a failed exec reports as

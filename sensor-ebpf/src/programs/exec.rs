@@ -245,6 +245,12 @@ fn fill_task(record: &mut ExecRecord, exe: bool) {
         read(task, k.task_loginuid).unwrap_or(u32::MAX)
     };
     record.stdio = stdio_kinds(&k, task);
+    (record.pgid, record.sid) = group_and_session(k, task);
+    record.start_boottime_ns = if k.task_start_boottime == ABSENT {
+        0
+    } else {
+        read(task, k.task_start_boottime).unwrap_or(0)
+    };
     if !exe {
         return;
     }
@@ -264,6 +270,28 @@ fn fill_task(record: &mut ExecRecord, exe: bool) {
     if read::<u32>(inode, k.inode_nlink) == Some(0) {
         record.flags |= EXEC_EXE_DELETED;
     }
+}
+
+/// `enum pid_type` slots of `signal_struct.pids` (unchanged since Linux 4.19).
+const PIDTYPE_PGID: u32 = 2;
+const PIDTYPE_SID: u32 = 3;
+
+/// The process group and session ids of `task` in the initial pid namespace (0 when unknown),
+/// so userspace need not read `/proc/PID/stat` for them on every exec.
+#[inline(always)]
+fn group_and_session(k: &KernelOffsets, task: u64) -> (u32, u32) {
+    if k.task_signal == ABSENT || k.signal_pids == ABSENT || k.pid_numbers == ABSENT {
+        return (0, 0);
+    }
+    let Some(signal) = read::<u64>(task, k.task_signal) else {
+        return (0, 0);
+    };
+    let id = |kind: u32| -> u32 {
+        read::<u64>(signal, k.signal_pids + kind * 8)
+            .and_then(|pid| read::<u32>(pid, k.pid_numbers))
+            .unwrap_or(0)
+    };
+    (id(PIDTYPE_PGID), id(PIDTYPE_SID))
 }
 
 fn exit(ctx: &TracePointContext) {

@@ -170,6 +170,10 @@ pub fn kernel(btf: &Btf) -> Result<KernelOffsets, OffsetsError> {
         task_fs: opt("task_struct", "fs"),
         fs_pwd_dentry: opt("fs_struct", "pwd.dentry"),
         fs_pwd_mnt: opt("fs_struct", "pwd.mnt"),
+        task_signal: opt("task_struct", "signal"),
+        signal_pids: opt("signal_struct", "pids"),
+        pid_numbers: opt("pid", "numbers"),
+        task_start_boottime: opt("task_struct", "start_boottime"),
     })
 }
 
@@ -192,6 +196,18 @@ mod tests {
             "path resolution offsets"
         );
         assert_ne!(k.fs_pwd_dentry, k.fs_pwd_mnt);
+        for offset in [
+            k.task_signal,
+            k.signal_pids,
+            k.pid_numbers,
+            k.task_start_boottime,
+        ] {
+            assert_ne!(
+                offset,
+                sensor_common::ABSENT,
+                "group, session and start time"
+            );
+        }
     }
 
     #[test]

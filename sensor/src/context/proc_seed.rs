@@ -93,7 +93,7 @@ impl Procfs {
 
     /// Only `/proc/PID/stat`: the cheap read done to refresh a known process.
     pub fn stat(&self, pid: u32) -> Option<Stat> {
-        let bytes = std::fs::read(self.path(pid, "stat")).ok()?;
+        let bytes = read_small(&self.path(pid, "stat")).ok()?;
         parse_stat(&bytes)
     }
 
@@ -112,7 +112,7 @@ impl Procfs {
             },
             None => (None, false),
         };
-        let status = std::fs::read_to_string(self.path(pid, "status")).unwrap_or_default();
+        let status = read_small_string(&self.path(pid, "status")).unwrap_or_default();
         let (args, args_truncated) = self.cmdline(pid);
         Some(Snapshot {
             pid,
@@ -124,17 +124,17 @@ impl Procfs {
             cwd: link("cwd"),
             uids: status_ids(&status, "Uid:"),
             gids: status_ids(&status, "Gid:"),
-            loginuid: std::fs::read_to_string(self.path(pid, "loginuid"))
+            loginuid: read_small_string(&self.path(pid, "loginuid"))
                 .ok()
                 .and_then(|s| s.trim().parse().ok())
                 .filter(|&id| id != u32::MAX),
-            cgroup: std::fs::read_to_string(self.path(pid, "cgroup")).ok(),
+            cgroup: read_small_string(&self.path(pid, "cgroup")).ok(),
         })
     }
 
     /// The effective uid and gid of a pid (from `status`).
     pub fn effective_ids(&self, pid: u32) -> Option<(u32, u32)> {
-        let status = std::fs::read_to_string(self.path(pid, "status")).ok()?;
+        let status = read_small_string(&self.path(pid, "status")).ok()?;
         Some((
             status_ids(&status, "Uid:")?.1,
             status_ids(&status, "Gid:")?.1,
@@ -143,11 +143,11 @@ impl Procfs {
 
     /// The cgroup file of a pid.
     pub fn cgroup(&self, pid: u32) -> Option<String> {
-        std::fs::read_to_string(self.path(pid, "cgroup")).ok()
+        read_small_string(&self.path(pid, "cgroup")).ok()
     }
 
     fn cmdline(&self, pid: u32) -> (Vec<Vec<u8>>, bool) {
-        let mut buf = Vec::new();
+        let mut buf = Vec::with_capacity(PROC_READ_CAPACITY);
         if let Ok(file) = std::fs::File::open(self.path(pid, "cmdline")) {
             // One byte more than kept tells whether there was more.
             let _ = file.take(MAX_CMDLINE as u64 + 1).read_to_end(&mut buf);
@@ -204,6 +204,24 @@ fn status_ids(status: &str, key: &str) -> Option<(u32, u32)> {
     let line = status.lines().find_map(|l| l.strip_prefix(key))?;
     let mut ids = line.split_ascii_whitespace().map(str::parse);
     Some((ids.next()?.ok()?, ids.next()?.ok()?))
+}
+
+/// Room for a whole `/proc/PID/{stat,status,cgroup}` in one read.
+const PROC_READ_CAPACITY: usize = 4096;
+
+/// Reads a small /proc file with one `read` for the usual sizes (and one more to see the end).
+/// procfs files report a size of 0, so `std::fs::read` would stat the file and then grow its
+/// buffer from 32 bytes, one syscall per doubling: six for a `stat` line, on every exec.
+fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(PROC_READ_CAPACITY);
+    std::fs::File::open(path)?.read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// [`read_small`] of a text file.
+fn read_small_string(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_small(path)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 #[cfg(test)]

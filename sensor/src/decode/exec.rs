@@ -66,6 +66,10 @@ pub(super) fn decode(r: &Reader<'_>) -> Result<ExecEvent, DecodeError> {
         euid: optional(r.u32(offset_of!(ExecRecord, euid))?),
         egid: optional(r.u32(offset_of!(ExecRecord, egid))?),
         loginuid: optional(r.u32(offset_of!(ExecRecord, loginuid))?),
+        pgid: Some(r.u32(offset_of!(ExecRecord, pgid))?).filter(|&id| id != 0),
+        sid: Some(r.u32(offset_of!(ExecRecord, sid))?).filter(|&id| id != 0),
+        start_boottime_ns: Some(r.u64(offset_of!(ExecRecord, start_boottime_ns))?)
+            .filter(|&ns| ns != 0),
         cwd: None,
         filename,
     })

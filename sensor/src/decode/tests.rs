@@ -68,6 +68,24 @@ fn decodes_exec() {
     );
     assert_eq!(exec.argc, 3);
     assert!(!exec.args_truncated);
+    // Zero group, session and start time mean "unknown" (read from /proc instead).
+    assert_eq!(
+        (exec.pgid, exec.sid, exec.start_boottime_ns),
+        (None, None, None)
+    );
+
+    let mut record = exec_record(b"ls\0", b"/usr/bin/ls", 0);
+    put_u32(&mut record, offset_of!(ExecRecord, pgid), 40);
+    put_u32(&mut record, offset_of!(ExecRecord, sid), 7);
+    let start = offset_of!(ExecRecord, start_boottime_ns);
+    record[start..start + 8].copy_from_slice(&123_456_789u64.to_ne_bytes());
+    let EventBody::Exec(exec) = decode(&record).expect("valid record").body else {
+        panic!("not an exec")
+    };
+    assert_eq!(
+        (exec.pgid, exec.sid, exec.start_boottime_ns),
+        (Some(40), Some(7), Some(123_456_789))
+    );
 }
 
 #[test]

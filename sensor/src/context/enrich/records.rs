@@ -103,15 +103,22 @@ impl Enricher {
     pub(super) fn execed(&mut self, h: &Header, exec: &ExecEvent) -> Arc<ProcessInfo> {
         // Fork and exit events can be lost (ring buffer full) or not captured: a record whose
         // start time is not the one /proc has belongs to an earlier process with this pid.
+        // The kernel reports group, session and start time with the exec; /proc is read only
+        // when it could not (older kernels without those members).
+        let from_kernel = exec.pgid.is_some() && exec.sid.is_some();
         let stat = match self.gone {
             Some(pid) if pid == h.pid => None,
+            _ if from_kernel && exec.start_boottime_ns.is_some() => None,
             _ => self.procfs.stat(h.pid),
         };
         let tick = i128::from(self.procfs.tick_ns());
+        let started = exec.start_boottime_ns.or_else(|| {
+            stat.as_ref()
+                .map(|s| s.start_ticks.saturating_mul(self.procfs.tick_ns()))
+        });
         let known = self.table.get(h.pid).filter(|p| {
             !p.exited
-                && stat.as_ref().is_none_or(|s| {
-                    let boot = s.start_ticks.saturating_mul(self.procfs.tick_ns());
+                && started.is_none_or(|boot| {
                     (p.start_unix_ns - self.clock.to_unix_ns(boot)).abs() <= 2 * tick
                 })
         });
@@ -147,13 +154,16 @@ impl Enricher {
         if exec.loginuid.is_some() {
             info.loginuid = exec.loginuid;
         }
-        // Group and session may have changed since fork (setsid, setpgid are not traced) and
-        // the effective ids after a setuid exec are only in /proc until the kernel reports
-        // them: one stat (and one status) read per exec.
+        // Group and session may have changed since fork (setsid, setpgid are not traced): the
+        // kernel's values at exec, else one stat read; the effective ids after a setuid exec
+        // are only in /proc when the kernel does not report them.
         if let Some(stat) = stat {
             info.ppid = exec.ppid.unwrap_or(stat.ppid);
             info.pgid = Some(stat.pgid);
             info.sid = Some(stat.sid);
+        } else if from_kernel {
+            info.pgid = exec.pgid;
+            info.sid = exec.sid;
         }
         match (exec.euid, exec.egid) {
             (Some(euid), Some(egid)) => (info.euid, info.egid) = (euid, egid),

@@ -394,6 +394,28 @@ fn an_exec_known_to_have_exited_reads_nothing_from_proc() {
     assert_eq!(again.process.pgid, Some(700));
 }
 
+#[test]
+fn group_session_and_start_from_the_kernel_replace_the_stat_read() {
+    let fake = Fake::new("kernel-ids");
+    fake.process(600, 1, 5, "/bin/sh", 0, "/");
+    let mut e = fake.enricher(8);
+    e.seed();
+    e.enrich(fork(600, 700, 50 * TICK));
+    // /proc says group 700 and a start time that does not match the fork; the kernel's values
+    // win, so the record is the forked one and no stat was needed.
+    fake.process(700, 600, 900, "/bin/true", 0, "/");
+    let mut event = exec(700, 51 * TICK, "/bin/true");
+    if let EventBody::Exec(exec) = &mut event.body {
+        exec.pgid = Some(600);
+        exec.sid = Some(1);
+        exec.start_boottime_ns = Some(50 * TICK);
+    }
+    let forked = e.table.peek(700).expect("forked").entity_id.clone();
+    let out = e.enrich(event);
+    assert_eq!((out.process.pgid, out.process.sid), (Some(600), Some(1)));
+    assert_eq!(out.process.entity_id, forked, "same process as the fork");
+}
+
 /// End-to-end enrichment throughput with 100k live processes: forks build a tree, then open
 /// events for random pids each get a parent, ancestors and leaders.
 /// `cargo test -p sensor --release --lib context::enrich::tests::bench_enrich -- --ignored --nocapture`
