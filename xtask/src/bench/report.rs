@@ -105,8 +105,11 @@ pub struct SweepRow {
     pub target_rate: u64,
     /// Achieved exec/s.
     pub achieved_rate: f64,
-    /// Sensor user+sys time as % of one core over the interval.
+    /// Sensor user+sys time as % of one core over the interval with the reverse-shell probes
+    /// (the one the latencies come from).
     pub sensor_cpu_percent: Option<f64>,
+    /// The same over an interval of execs alone, just before (no probes, no alerts).
+    pub sensor_cpu_percent_execs_only: Option<f64>,
     /// Kernel BPF time of all the sensor's programs per exec (ns).
     pub bpf_ns_per_exec: Option<f64>,
     /// Kernel BPF time as % of one core.
@@ -281,8 +284,15 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "{:>9}{:>11}{:>10}{:>13}{:>9}{:>8}{:>10}  latency p50/p99 ms (alerts)",
-            "target/s", "achieved/s", "CPU %", "BPF ns/exec", "BPF %", "lost", "RSS MiB",
+            "{:>9}{:>11}{:>12}{:>10}{:>13}{:>9}{:>8}{:>10}  latency p50/p99 ms (alerts)",
+            "target/s",
+            "achieved/s",
+            "CPU % execs",
+            "+probes",
+            "BPF ns/exec",
+            "BPF %",
+            "lost",
+            "RSS MiB",
         );
         for r in &self.sweep {
             let latency = match (r.detection_latency_p50_ms, r.detection_latency_p99_ms) {
@@ -291,9 +301,10 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "{:>9}{:>11.0}{:>10}{:>13}{:>9}{:>8}{:>10}  {latency}",
+                "{:>9}{:>11.0}{:>12}{:>10}{:>13}{:>9}{:>8}{:>10}  {latency}",
                 r.target_rate,
                 r.achieved_rate,
+                opt(r.sensor_cpu_percent_execs_only, 2),
                 opt(r.sensor_cpu_percent, 2),
                 opt(r.bpf_ns_per_exec, 0),
                 opt(r.bpf_cpu_percent, 3),
@@ -413,6 +424,7 @@ mod tests {
                 target_rate: 100,
                 achieved_rate: 99.6,
                 sensor_cpu_percent: Some(1.5),
+                sensor_cpu_percent_execs_only: Some(1.25),
                 bpf_ns_per_exec: None,
                 bpf_cpu_percent: None,
                 lost: None,

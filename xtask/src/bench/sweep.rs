@@ -44,6 +44,14 @@ fn measure(cfg: &SweepConfig, runner: &Runner, rate: u64) -> anyhow::Result<Swee
     let pid = sensor.pid();
     // Let the start-up work (seeding, first reads) finish before the clock starts.
     std::thread::sleep(Duration::from_millis(300));
+    // First the execs alone: the sensor's cost of the rate itself, without the probes' shells,
+    // connections and alerts.
+    let quiet_before = sensor::cpu_ticks(pid);
+    let quiet_start = Instant::now();
+    runner.exec_rate(rate, cfg.secs, threads_for(rate))?;
+    std::thread::sleep(Duration::from_millis(200));
+    let execs_only = cpu_percent(quiet_before, sensor::cpu_ticks(pid), quiet_start);
+
     let stats = StatsGuard::enable();
     let progs_before = bpfstats::snapshot(pid);
     let cpu_before = sensor::cpu_ticks(pid);
@@ -57,6 +65,7 @@ fn measure(cfg: &SweepConfig, runner: &Runner, rate: u64) -> anyhow::Result<Swee
     // The sensor drains what the last execs produced just after the loop ends.
     std::thread::sleep(Duration::from_millis(200));
     let cpu_after = sensor::cpu_ticks(pid);
+    let cpu = cpu_percent(cpu_before, cpu_after, start);
     let wall = start.elapsed().as_secs_f64();
     let progs_after = bpfstats::snapshot(pid);
     drop(stats);
@@ -70,16 +79,11 @@ fn measure(cfg: &SweepConfig, runner: &Runner, rate: u64) -> anyhow::Result<Swee
         .iter()
         .map(|h| h.total_ns)
         .sum();
-    let cpu = match (cpu_before, cpu_after) {
-        (Some(b), Some(a)) => {
-            Some(a.saturating_sub(b) as f64 / sensor::ticks_per_second() / wall * 100.0)
-        }
-        _ => None,
-    };
     Ok(SweepRow {
         target_rate: rate,
         achieved_rate: execs / (sample.elapsed_ns as f64 / 1e9).max(1e-9),
         sensor_cpu_percent: cpu,
+        sensor_cpu_percent_execs_only: execs_only,
         bpf_ns_per_exec: (execs > 0.0 && bpf_ns > 0).then(|| bpf_ns as f64 / execs),
         bpf_cpu_percent: (bpf_ns > 0).then(|| bpf_ns as f64 / 1e9 / wall * 100.0),
         lost: stopped.lost,
@@ -88,6 +92,17 @@ fn measure(cfg: &SweepConfig, runner: &Runner, rate: u64) -> anyhow::Result<Swee
         detection_latency_p99_ms: detection::quantile(&latencies, 0.99),
         detection_alerts: latencies.len(),
     })
+}
+
+/// The sensor's user+sys time between two tick readings, as % of one core since `start`.
+fn cpu_percent(before: Option<u64>, after: Option<u64>, start: Instant) -> Option<f64> {
+    let wall = start.elapsed().as_secs_f64();
+    match (before, after) {
+        (Some(b), Some(a)) => {
+            Some(a.saturating_sub(b) as f64 / sensor::ticks_per_second() / wall * 100.0)
+        }
+        _ => None,
+    }
 }
 
 /// Runs the sweep at `rates`.
