@@ -24,6 +24,9 @@ pub const EXEC_EXE_MEMFD: u32 = 1 << 3;
 pub const EXEC_EXE_DELETED: u32 = 1 << 4;
 /// Set when the requested filename did not fit in [`PATH_CAP`] bytes.
 pub const EXEC_FILENAME_TRUNCATED: u32 = 1 << 5;
+/// Set when the kernel resolved the working directory: it follows argv in `data`
+/// (`cwd_len` bytes; none for the root directory).
+pub const EXEC_CWD_RESOLVED: u32 = 1 << 6;
 
 /// What a standard fd refers to, as the kernel classifies it (`ExecRecord::stdio`).
 pub mod fd_kind {
@@ -107,15 +110,24 @@ pub struct ExecRecord {
     /// When the process started (`task_struct.start_boottime`, the boot clock of the header's
     /// `ktime_ns`); 0 when unknown.
     pub start_boottime_ns: u64,
+    /// Bytes of the working directory that follow argv in `data` (with
+    /// [`EXEC_CWD_RESOLVED`]); below [`crate::OPEN_DIR_CAP`].
+    pub cwd_len: u32,
+    /// Reserved, zero.
+    pub _pad: u32,
     /// The name, then argv (each argument followed by a NUL). The name of a successful exec is
     /// the executable as the kernel resolved it (`bprm->filename`, which is also the name the
     /// caller passed: for an execveat relative to a descriptor, the kernel's `/dev/fd/N/...`
-    /// spelling of it); of a failed one, the filename the caller passed.
-    pub data: [u8; PATH_CAP + ARGV_CAP],
+    /// spelling of it); of a failed one, the filename the caller passed. Then the working
+    /// directory, when resolved.
+    pub data: [u8; PATH_CAP + ARGV_CAP + crate::OPEN_DIR_CAP],
 }
 
 /// Offset of [`ExecRecord::data`]: the fixed part every exec record has.
-pub const EXEC_DATA_OFFSET: usize = core::mem::size_of::<EventHeader>() + 56;
+pub const EXEC_DATA_OFFSET: usize = core::mem::size_of::<EventHeader>() + 64;
 
 const _: () = assert!(core::mem::offset_of!(ExecRecord, data) == EXEC_DATA_OFFSET);
-const _: () = assert!(core::mem::size_of::<ExecRecord>() == EXEC_DATA_OFFSET + PATH_CAP + ARGV_CAP);
+const _: () = assert!(
+    core::mem::size_of::<ExecRecord>()
+        == EXEC_DATA_OFFSET + PATH_CAP + ARGV_CAP + crate::OPEN_DIR_CAP
+);

@@ -45,6 +45,29 @@ pub fn resolve_relative(k: &KernelOffsets, args: &mut OpenArgs) {
     let _ = resolve(k, args);
 }
 
+/// Builds the working directory of the current task in the per-CPU path scratch and returns
+/// where it starts there and its length (0 for the root directory).
+#[inline(always)]
+pub fn working_directory(k: &KernelOffsets) -> Option<(usize, usize)> {
+    if !enabled(k) {
+        return None;
+    }
+    let fs: u64 = read(current_task(), k.task_fs)?;
+    let dentry: u64 = read(fs, k.fs_pwd_dentry)?;
+    let vfsmount: u64 = read(fs, k.fs_pwd_mnt)?;
+    let scratch = PATH_SCRATCH.get_ptr_mut(0)?;
+    let start = directory(k, dentry, vfsmount, scratch)?;
+    Some((start, OPEN_DIR_CAP - start))
+}
+
+/// The scratch buffer [`working_directory`] writes into.
+#[inline(always)]
+pub fn scratch_buf() -> Option<*const u8> {
+    let scratch = PATH_SCRATCH.get_ptr_mut(0)?;
+    // SAFETY: per-CPU map value, ours for this program run.
+    Some(unsafe { (*scratch).buf.as_ptr() })
+}
+
 #[inline(always)]
 fn enabled(k: &KernelOffsets) -> bool {
     k.file_vfsmount != ABSENT

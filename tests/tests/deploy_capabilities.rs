@@ -340,7 +340,7 @@ fn systemd_unit_capabilities_suffice_for_an_unprivileged_user() -> anyhow::Resul
     );
     let sensor = start_unprivileged(&caps)?;
     let event = assert_attached_and_reduced(sensor, &caps, UNPRIVILEGED, None)?;
-    // CAP_SYS_PTRACE, kept after the drop, still lets it read root's /proc/PID/cwd.
+    // The kernel resolves an exec's working directory itself: no /proc read is needed.
     ensure!(working_directory(&event) == Some(MARKER_CWD), "{event}");
     Ok(())
 }
@@ -356,8 +356,9 @@ fn without_sys_ptrace_the_sensor_still_runs_with_nothing_left() -> anyhow::Resul
         .collect();
     let sensor = start_unprivileged(&caps)?;
     let event = assert_attached_and_reduced(sensor, &caps, UNPRIVILEGED, None)?;
-    // Degraded, not broken: the event is there, without root's working directory.
-    ensure!(working_directory(&event).is_none(), "{event}");
+    // Not even degraded for execs: their working directory comes from the kernel, which
+    // CAP_SYS_PTRACE does not gate (other /proc reads of root's processes still fail).
+    ensure!(working_directory(&event) == Some(MARKER_CWD), "{event}");
     Ok(())
 }
 

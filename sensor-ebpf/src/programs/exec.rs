@@ -18,9 +18,9 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 use sensor_common::{
-    ABSENT, ARGV_CAP, ARGV_MAX_ARGS, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_DATA_OFFSET,
-    EXEC_EXE_DELETED, EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, EventKind,
-    ExecRecord, KernelOffsets, PATH_CAP, PendingExec,
+    ABSENT, ARGV_CAP, ARGV_MAX_ARGS, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_CWD_RESOLVED,
+    EXEC_DATA_OFFSET, EXEC_EXE_DELETED, EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED,
+    EXEC_PATH_TRUNCATED, EventKind, ExecRecord, KernelOffsets, OPEN_DIR_CAP, PATH_CAP, PendingExec,
 };
 
 use crate::{
@@ -330,7 +330,10 @@ fn submit(record: &mut ExecRecord) {
     if argv_len > ARGV_CAP {
         argv_len = ARGV_CAP;
     }
-    let size = EXEC_DATA_OFFSET + (record.name_len as usize & (PATH_CAP - 1)) + argv_len;
+    let size = EXEC_DATA_OFFSET
+        + (record.name_len as usize & (PATH_CAP - 1))
+        + argv_len
+        + (record.cwd_len as usize & (OPEN_DIR_CAP - 1));
     record.header.size = size as u32;
     // SAFETY: the record is plain bytes (repr(C); userspace reads no padding).
     let bytes: &[u8; core::mem::size_of::<ExecRecord>()] =
@@ -387,6 +390,43 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
         record.flags |= EXEC_PATH_TRUNCATED | EXEC_FILENAME_TRUNCATED;
     }
     fill_task(record, true);
+    record.cwd_len = 0;
+    record._pad = 0;
+    working_directory(record, &cfg.k);
     submit(record);
     0
+}
+
+/// Appends the working directory after argv (resolved here so that userspace need not read
+/// `/proc/PID/cwd` of a program that may be gone already); sets [`EXEC_CWD_RESOLVED`].
+#[inline(always)]
+fn working_directory(record: &mut ExecRecord, k: &KernelOffsets) {
+    let Some((start, len)) = crate::path::working_directory(k) else {
+        return;
+    };
+    let Some(buf) = crate::path::scratch_buf() else {
+        return;
+    };
+    let mut argv_len = record.argv_len as usize;
+    if argv_len > ARGV_CAP {
+        argv_len = ARGV_CAP;
+    }
+    let at = (record.name_len as usize & (PATH_CAP - 1)) + argv_len;
+    let len = len & (OPEN_DIR_CAP - 1);
+    if len > 0 {
+        // SAFETY: `at + len` < PATH_CAP + ARGV_CAP + OPEN_DIR_CAP, inside `data`; the source is
+        // the scratch buffer the walk filled, `start + len == OPEN_DIR_CAP`.
+        let copied = unsafe {
+            bpf_probe_read_kernel(
+                record.data.as_mut_ptr().add(at).cast(),
+                len as u32,
+                buf.add(start & (OPEN_DIR_CAP - 1)).cast(),
+            )
+        };
+        if copied != 0 {
+            return;
+        }
+    }
+    record.cwd_len = len as u32;
+    record.flags |= EXEC_CWD_RESOLVED;
 }

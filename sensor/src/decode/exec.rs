@@ -3,15 +3,16 @@
 use core::mem::offset_of;
 
 use sensor_common::{
-    ARGV_CAP, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_DATA_OFFSET, EXEC_EXE_DELETED,
-    EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, ExecRecord, PATH_CAP, fd_kind,
+    ARGV_CAP, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXEC_CWD_RESOLVED, EXEC_DATA_OFFSET,
+    EXEC_EXE_DELETED, EXEC_EXE_MEMFD, EXEC_FILENAME_TRUNCATED, EXEC_PATH_TRUNCATED, ExecRecord,
+    OPEN_DIR_CAP, PATH_CAP, fd_kind,
 };
 
 use super::{DecodeError, reader::Reader};
 use crate::event::{ExecEvent, FdKind};
 
-/// An exec record is its fixed part, then exactly `name_len` bytes of name and `argv_len` of
-/// argv (the kernel sends no unused capacity).
+/// An exec record is its fixed part, then exactly `name_len` bytes of name, `argv_len` of argv
+/// and `cwd_len` of working directory (the kernel sends no unused capacity).
 pub(super) fn decode(r: &Reader<'_>) -> Result<ExecEvent, DecodeError> {
     r.require(EXEC_DATA_OFFSET)?;
     let flags = r.u32(offset_of!(ExecRecord, flags))?;
@@ -21,9 +22,11 @@ pub(super) fn decode(r: &Reader<'_>) -> Result<ExecEvent, DecodeError> {
     let argv_len = r.len(offset_of!(ExecRecord, argv_len), "argv", ARGV_CAP)?;
     let name = r.bytes(EXEC_DATA_OFFSET, name_len)?;
     let argv = r.bytes(EXEC_DATA_OFFSET + name_len, argv_len)?;
-    if r.len_total() != EXEC_DATA_OFFSET + name_len + argv_len {
+    let cwd_len = r.len(offset_of!(ExecRecord, cwd_len), "cwd", OPEN_DIR_CAP - 1)?;
+    let cwd = r.bytes(EXEC_DATA_OFFSET + name_len + argv_len, cwd_len)?;
+    if r.len_total() != EXEC_DATA_OFFSET + name_len + argv_len + cwd_len {
         return Err(DecodeError::Inconsistent(
-            "exec record longer than its name and argv",
+            "exec record longer than its name, argv and working directory",
         ));
     }
     let result = r.i32(offset_of!(ExecRecord, result))?;
@@ -70,7 +73,14 @@ pub(super) fn decode(r: &Reader<'_>) -> Result<ExecEvent, DecodeError> {
         sid: Some(r.u32(offset_of!(ExecRecord, sid))?).filter(|&id| id != 0),
         start_boottime_ns: Some(r.u64(offset_of!(ExecRecord, start_boottime_ns))?)
             .filter(|&ns| ns != 0),
-        cwd: None,
+        // The kernel writes no bytes for the root directory.
+        cwd: (flags & EXEC_CWD_RESOLVED != 0).then(|| {
+            if cwd.is_empty() {
+                b"/".to_vec()
+            } else {
+                cwd.to_vec()
+            }
+        }),
         filename,
     })
 }

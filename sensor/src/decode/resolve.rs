@@ -33,6 +33,10 @@ pub fn open_path(header: &Header, open: &mut OpenEvent) {
 /// Fills the working directory of a successful exec, and makes a relative failed-exec filename
 /// absolute.
 pub fn exec(header: &Header, exec: &mut ExecEvent) {
+    // The kernel resolved it at exec (successful execs): nothing to look up.
+    if exec.cwd.is_some() {
+        return;
+    }
     let dir = cwd(header.pid, header.tid);
     if exec.result != 0
         && exec.executable.first() != Some(&b'/')

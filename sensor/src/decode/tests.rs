@@ -5,9 +5,9 @@ use core::mem::offset_of;
 use std::net::IpAddr;
 
 use sensor_common::{
-    AF_INET, AF_INET6, ARGV_CAP, EXEC_ARGV_TRUNCATED, EXEC_DATA_OFFSET, EventHeader, EventKind,
-    ExecRecord, ExitRecord, ForkRecord, NetRecord, OPEN_DIR_RESOLVED, OpenArgs, OpenRecord,
-    PATH_CAP,
+    AF_INET, AF_INET6, ARGV_CAP, EXEC_ARGV_TRUNCATED, EXEC_CWD_RESOLVED, EXEC_DATA_OFFSET,
+    EventHeader, EventKind, ExecRecord, ExitRecord, ForkRecord, NetRecord, OPEN_DIR_RESOLVED,
+    OpenArgs, OpenRecord, PATH_CAP,
 };
 
 use crate::event::{FdKind, Transport};
@@ -86,6 +86,39 @@ fn decodes_exec() {
         (exec.pgid, exec.sid, exec.start_boottime_ns),
         (Some(40), Some(7), Some(123_456_789))
     );
+}
+
+#[test]
+fn decodes_the_working_directory_the_kernel_resolved() {
+    let with_cwd = |cwd: &[u8]| {
+        let mut record = exec_record(b"ls\0", b"/usr/bin/ls", EXEC_CWD_RESOLVED);
+        put_u32(
+            &mut record,
+            offset_of!(ExecRecord, cwd_len),
+            cwd.len() as u32,
+        );
+        record.extend_from_slice(cwd);
+        set_size(&mut record);
+        record
+    };
+    let cwd_of = |record: &[u8]| match decode(record).expect("valid record").body {
+        EventBody::Exec(exec) => exec.cwd,
+        _ => panic!("not an exec"),
+    };
+    assert_eq!(cwd_of(&with_cwd(b"/tmp/a b")), Some(b"/tmp/a b".to_vec()));
+    // The root directory has no bytes.
+    assert_eq!(cwd_of(&with_cwd(b"")), Some(b"/".to_vec()));
+    // Not resolved: userspace looks it up.
+    assert_eq!(cwd_of(&exec_record(b"ls\0", b"/usr/bin/ls", 0)), None);
+    // A length past the record, or bytes past the directory, are refused.
+    let mut short = with_cwd(b"/tmp");
+    short.truncate(short.len() - 1);
+    set_size(&mut short);
+    assert!(decode(&short).is_err());
+    let mut long = with_cwd(b"/tmp");
+    long.push(b'x');
+    set_size(&mut long);
+    assert!(decode(&long).is_err());
 }
 
 #[test]
@@ -172,7 +205,7 @@ fn rejects_exec_records_with_bytes_past_their_contents_or_bad_lengths() {
     assert_eq!(
         decode(&long),
         Err(DecodeError::Inconsistent(
-            "exec record longer than its name and argv"
+            "exec record longer than its name, argv and working directory"
         ))
     );
     let mut name = exec_record(b"ls\0", b"/bin/ls", 0);
