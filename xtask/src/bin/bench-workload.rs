@@ -126,6 +126,18 @@ fn create_files(dir: &str, count: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// open(O_RDONLY) + close of `path`.
+fn open_close(path: &CString) -> anyhow::Result<()> {
+    // SAFETY: a valid NUL-terminated path; the fd is closed right away.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("open {path:?}"));
+    }
+    // SAFETY: we own fd.
+    unsafe { libc::close(fd) };
+    Ok(())
+}
+
 /// open(O_RDONLY) + close, cycling through `paths`.
 fn open_loop(paths: &[CString], iters: u64) -> anyhow::Result<(u64, (Duration, u64))> {
     if paths.is_empty() {
@@ -134,15 +146,8 @@ fn open_loop(paths: &[CString], iters: u64) -> anyhow::Result<(u64, (Duration, u
     let clock = Clock::start();
     let mut next = 0;
     for _ in 0..iters {
-        let path = &paths[next];
+        open_close(&paths[next])?;
         next = if next + 1 == paths.len() { 0 } else { next + 1 };
-        // SAFETY: a valid NUL-terminated path; the fd is closed right away.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error()).with_context(|| format!("open {path:?}"));
-        }
-        // SAFETY: we own fd.
-        unsafe { libc::close(fd) };
     }
     Ok((iters, clock.stop()))
 }
@@ -173,15 +178,8 @@ fn open_rate(paths: &[CString], rate: u64, secs: u64) -> anyhow::Result<(u64, (D
                 std::thread::sleep(wait);
             }
         }
-        let path = &paths[next];
+        open_close(&paths[next])?;
         next = if next + 1 == paths.len() { 0 } else { next + 1 };
-        // SAFETY: a valid NUL-terminated path; the fd is closed right away.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error()).with_context(|| format!("open {path:?}"));
-        }
-        // SAFETY: we own fd.
-        unsafe { libc::close(fd) };
         n += 1;
     }
     Ok((n, clock.stop()))
