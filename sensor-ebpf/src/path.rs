@@ -18,8 +18,9 @@
 //!
 //! Cost: only relative opens walk. `scripts/open-relative-cost.sh` measured about 1.0-1.2 µs
 //! more per run for 6 names and 2 mount crossings (1570 vs 531 ns/run, loaded shared VM, when
-//! the walk still ran in `sys_enter_openat`); in exchange userspace no longer reads `/proc/PID/task/TID/cwd` or
-//! `/proc/PID/fd/N` (a syscall and an allocation) for those events.
+//! the walk still ran in `sys_enter_openat`); in exchange userspace no longer reads
+//! `/proc/PID/task/TID/cwd` or `/proc/PID/fd/N` (a syscall and an allocation) for those events.
+//! Exec uses the same walk for the new program's working directory.
 
 use aya_ebpf::helpers::generated::bpf_probe_read_kernel;
 use sensor_common::{ABSENT, AT_FDCWD, KernelOffsets, OPEN_DIR_CAP, OPEN_DIR_RESOLVED, OpenArgs};
