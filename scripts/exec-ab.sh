@@ -1,6 +1,6 @@
 #!/bin/bash
 # Before/after check of one sensor binary on a paced exec loop (used for docs/benchmarks.md, run 3):
-# the daemon's CPU (utime+stime from /proc/PID/stat) per exec, its context switches per exec
+# the daemon's CPU (on-CPU time of its threads, from schedstat) per exec, its context switches per exec
 # (voluntary + involuntary, summed over its threads: each is a wakeup of a reader, writer or
 # timer) and the kernel time per exec hook (bpf_stats, only the programs this sensor owns,
 # found through its fdinfo).
@@ -26,7 +26,9 @@ for l in sys.stdin:
     l=l.strip()
     if not l: continue
     d=json.loads(l); print(d["name"], d.get("run_time_ns",0), d.get("run_cnt",0))'; }
-cpu() { awk '{print $14+$15}' /proc/$PID/stat; }
+# On-CPU time in ns of all the daemon's threads (schedstat: /proc/PID/stat counts 10 ms ticks,
+# too coarse for a few seconds of a few percent).
+cpu() { cat /proc/$PID/task/*/schedstat | awk '{s+=$1} END{print s}'; }
 # Per thread "name switches", and the total last.
 ctx() { for t in /proc/$PID/task/*; do
     echo "$(tr ' ' _ <$t/comm) $(awk '/ctxt_switches/{s+=$2} END{print s}' $t/status)"; done |
@@ -43,7 +45,7 @@ python3 - "$S0" "$S1" "$C0" "$C1" "$T0" "$T1" "$OUT" "$X0" "$X1" <<'PY'
 import sys
 s0={l.split()[0]:list(map(int,l.split()[1:])) for l in sys.argv[1].splitlines()}
 s1={l.split()[0]:list(map(int,l.split()[1:])) for l in sys.argv[2].splitlines()}
-c=(int(sys.argv[4])-int(sys.argv[3]))/100.0; t=float(sys.argv[6])-float(sys.argv[5])
+c=(int(sys.argv[4])-int(sys.argv[3]))/1e9; t=float(sys.argv[6])-float(sys.argv[5])
 ops=int(sys.argv[7].split()[0].split('=')[1])
 print(f"sensor cpu {c:.2f}s over {t:.1f}s = {100*c/t:.2f}% core; {1e6*c/ops:.1f} us/exec ({ops} execs)")
 x0={l.split()[0]:int(l.split()[1]) for l in sys.argv[8].splitlines()}

@@ -20,6 +20,7 @@ pub mod http;
 pub mod logsafe;
 pub mod metrics;
 pub mod output;
+pub mod priority;
 pub mod privilege;
 pub mod protect;
 pub mod reload;

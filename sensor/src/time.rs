@@ -1,5 +1,6 @@
 //! Turning kernel boot-clock timestamps into wall-clock time.
 
+use std::cell::Cell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Converts `bpf_ktime_get_boot_ns()` values to wall-clock time, using the offset between the
@@ -85,8 +86,12 @@ impl std::fmt::Display for Rfc3339 {
 }
 
 /// Writes [`rfc3339`] of `unix_ns` into `out` without going through `fmt` (years 0-9999; others
-/// take the `fmt` path).
+/// take the `fmt` path). The date and time of day are kept for the last second written: events
+/// come in time order, so most lines only need their fraction formatted.
 pub fn write_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
+    thread_local! {
+        static LAST_SECOND: Cell<Option<(i64, [u8; 19])>> = const { Cell::new(None) };
+    }
     let secs = unix_ns.div_euclid(1_000_000_000);
     let (Ok(secs), Ok(nanos)) = (
         i64::try_from(secs),
@@ -95,18 +100,34 @@ pub fn write_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
         out.extend_from_slice(rfc3339(unix_ns).as_bytes());
         return;
     };
+    let head = match LAST_SECOND.get() {
+        Some((second, head)) if second == secs => head,
+        _ => {
+            let Some(head) = date_time(secs) else {
+                out.extend_from_slice(rfc3339(unix_ns).as_bytes());
+                return;
+            };
+            LAST_SECOND.set(Some((secs, head)));
+            head
+        }
+    };
+    out.extend_from_slice(&head);
+    let mut fraction = *b".000000000Z";
+    let mut v = nanos;
+    for slot in fraction[1..10].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend_from_slice(&fraction);
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `secs` since the epoch; `None` outside years 0-9999.
+fn date_time(secs: i64) -> Option<[u8; 19]> {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400) as u32;
     let (year, month, day) = civil_from_days(i128::from(days));
-    let Ok(year) = u32::try_from(year) else {
-        out.extend_from_slice(rfc3339(unix_ns).as_bytes());
-        return;
-    };
-    if year > 9999 {
-        out.extend_from_slice(rfc3339(unix_ns).as_bytes());
-        return;
-    }
-    let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+    let year = u32::try_from(year).ok().filter(|y| *y <= 9999)?;
+    let mut buf = *b"0000-00-00T00:00:00";
     let mut put = |at: usize, width: usize, mut v: u32| {
         for i in (at..at + width).rev() {
             if let Some(slot) = buf.get_mut(i) {
@@ -121,8 +142,7 @@ pub fn write_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
     put(11, 2, rem / 3600);
     put(14, 2, rem % 3600 / 60);
     put(17, 2, rem % 60);
-    put(20, 9, nanos);
-    out.extend_from_slice(&buf);
+    Some(buf)
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
@@ -162,6 +182,26 @@ mod tests {
             -1,
             -62_135_596_800_000_000_000,
             253_402_300_800_000_000_000,
+        ] {
+            let mut out = Vec::new();
+            write_rfc3339(&mut out, ns);
+            assert_eq!(out, rfc3339(ns).as_bytes(), "{ns}");
+        }
+    }
+
+    #[test]
+    fn the_kept_second_never_leaks_into_another() {
+        // Within a second, across second and day boundaries, backwards, and out of range in
+        // between: each must match the formatting from scratch.
+        let base = 1_795_679_999_000_000_000_i128; // 2026-11-26T23:59:59Z
+        for ns in [
+            base,
+            base + 999_999_999,
+            base + 1_000_000_000,
+            base + 1,
+            253_402_300_800_000_000_000,
+            base + 86_400_000_000_123,
+            base,
         ] {
             let mut out = Vec::new();
             write_rfc3339(&mut out, ns);

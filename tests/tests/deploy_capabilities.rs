@@ -105,6 +105,28 @@ fn assert_attached_and_reduced(
         threads += 1;
     }
     ensure!(threads >= 2, "expected the main and HTTP threads");
+    // --priority-boost (default 4) takes effect with CAP_SYS_NICE, and is reported without it.
+    let own = nice_of("self")?;
+    let sensor_nice = nice_of(&sensor.pid().to_string())?;
+    if granted.iter().any(|c| c == "sys_nice") {
+        ensure!(
+            sensor_nice == (own - 4).max(-20),
+            "nice {sensor_nice}, expected {} (ours is {own})",
+            (own - 4).max(-20)
+        );
+    } else {
+        ensure!(
+            sensor_nice == own,
+            "nice {sensor_nice} without CAP_SYS_NICE"
+        );
+        ensure!(
+            sensor
+                .log()
+                .contains("cannot lower the sensor's nice value"),
+            "no word of the missing boost:\n{}",
+            sensor.log()
+        );
+    }
     ensure!(
         sensor
             .log()
@@ -269,6 +291,17 @@ fn daemonset_command(root: &Root) -> anyhow::Result<Command> {
     Ok(cmd)
 }
 
+/// The nice value of process `pid` (`self` for the test), field 19 of its stat line.
+fn nice_of(pid: &str) -> anyhow::Result<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_comm = stat.rsplit_once(')').context("stat line")?.1;
+    Ok(after_comm
+        .split_whitespace()
+        .nth(16)
+        .context("nice field")?
+        .parse()?)
+}
+
 fn strings_of(c: &yaml_serde::Value, key: &str) -> anyhow::Result<Vec<String>> {
     deploy_support::strings(c, &[key])
 }
@@ -363,6 +396,21 @@ fn without_sys_ptrace_the_sensor_still_runs_with_nothing_left() -> anyhow::Resul
 }
 
 #[test]
+fn without_sys_nice_the_sensor_runs_at_its_inherited_priority() -> anyhow::Result<()> {
+    if !require_root("without_sys_nice_the_sensor_runs_at_its_inherited_priority") {
+        return Ok(());
+    }
+    let caps: Vec<String> = unit_caps("AmbientCapabilities")?
+        .into_iter()
+        .filter(|c| c != "sys_nice")
+        .collect();
+    let sensor = start_unprivileged(&caps)?;
+    // Checks the nice value and the warning (no CAP_SYS_NICE in `caps`).
+    assert_attached_and_reduced(sensor, &caps, UNPRIVILEGED, None)?;
+    Ok(())
+}
+
+#[test]
 fn each_load_capability_is_required_and_named_when_missing() -> anyhow::Result<()> {
     if !require_root("each_load_capability_is_required_and_named_when_missing") {
         return Ok(());
@@ -381,8 +429,12 @@ fn each_load_capability_is_required_and_named_when_missing() -> anyhow::Result<(
         ensure!(!msg.contains("not mounted"), "without {name}: {msg}");
     }
     // The DaemonSet's set (uid 0) is minimal too: each capability in it is needed to attach,
-    // except SYS_PTRACE, which only enrichment uses.
-    for missing in daemonset_caps()?.iter().filter(|c| *c != "sys_ptrace") {
+    // except SYS_PTRACE, which only enrichment uses, and SYS_NICE, which only the priority
+    // boost uses (both tested on their own).
+    for missing in daemonset_caps()?
+        .iter()
+        .filter(|c| *c != "sys_ptrace" && *c != "sys_nice")
+    {
         let caps: Vec<String> = daemonset_caps()?
             .into_iter()
             .filter(|c| c != missing)

@@ -1,6 +1,5 @@
 //! `sensor run`: wires capture → decode → output and runs until SIGINT/SIGTERM.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,6 +10,7 @@ use tracing::{info, warn};
 use crate::capture::stats::{CaptureStats, KernelCounters};
 use crate::capture::{loader, ringbuf};
 use crate::cli::RunArgs;
+use crate::context::process_table::PidMap;
 use crate::http::{Readiness, Server, ServerConfig, State};
 use crate::metrics::{BuildInfo, Metrics, RingFill};
 use crate::output::synthetic::SyntheticAlerts;
@@ -27,6 +27,12 @@ use state::{detection_engine, restore_state, save_state};
 /// Runs the sensor until SIGINT or SIGTERM, then detaches everything and returns.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     crate::privilege::check()?;
+    // Before the runtime and the output threads exist, so that they all inherit it.
+    match crate::priority::boost(args.priority_boost) {
+        Ok(Some((from, to))) => info!(from, to, "raised the sensor's scheduling priority (nice)"),
+        Ok(None) => {}
+        Err(err) => warn!("{err}; detection latency may grow when the CPUs are busy"),
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -185,8 +191,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
         fill,
         enricher,
         renderer: Renderer::new(),
-        line: Vec::with_capacity(16 * 1024),
-        exits: HashMap::new(),
+        exits: PidMap::default(),
         engine,
         alerts: Vec::new(),
         reload,

@@ -2,7 +2,6 @@
 //! write, detect, and the periodic work that rides on batch boundaries (counters, output
 //! wake-ups, rule reloads).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -14,6 +13,7 @@ use tracing::{info, warn};
 use crate::capture::ringbuf;
 use crate::capture::stats::{CaptureStats, KernelCounters, SharedStats};
 use crate::context::Enricher;
+use crate::context::process_table::PidMap;
 use crate::decode::{self, DecodeError, resolve};
 use crate::detect::Engine;
 use crate::event::{Event, EventBody};
@@ -49,10 +49,8 @@ pub(super) struct Pipeline {
     pub(super) fill: Option<RingFill>,
     pub(super) enricher: Enricher,
     pub(super) renderer: Renderer,
-    /// Rendered lines not yet written, reused from batch to batch.
-    pub(super) line: Vec<u8>,
     /// Position of the last exit event of each pid in the current batch.
-    pub(super) exits: HashMap<u32, usize>,
+    pub(super) exits: PidMap<usize>,
     pub(super) engine: Engine,
     /// Alerts produced by the event being processed (reused buffer).
     pub(super) alerts: Vec<serde_json::Value>,
@@ -175,8 +173,9 @@ impl ringbuf::Consumer for Pipeline {
             self.metrics
                 .process_table_evictions(table.evictions.load(Ordering::Relaxed));
         }
-        // Events were queued without waking the output threads: one wake-up per OUTPUT_WAKE
-        // at most (the 10 ms ring poll runs this even when idle, so none waits longer).
+        // Event lines were gathered without waking the output threads: they are queued and
+        // the threads woken once per OUTPUT_WAKE at most (the ring poll runs this every few
+        // milliseconds even when idle, so none waits longer).
         if self.last_output_wake.elapsed() >= OUTPUT_WAKE {
             self.last_output_wake = Instant::now();
             self.out.flush();
@@ -199,10 +198,10 @@ impl Pipeline {
         };
         self.exe_watch
             .observe(&enriched.event.body, &enriched.process);
-        self.line.clear();
-        self.renderer.render(&mut self.line, &enriched, self.clock);
-        self.out.event_json(&self.line);
         let clock = self.clock;
+        let renderer = &mut self.renderer;
+        self.out
+            .event_line(|line| renderer.render(line, &enriched, clock));
         // The event as a `Value` only when a tamper alert needs it as evidence.
         self.guard.check(
             &enriched,

@@ -47,12 +47,8 @@ impl Doc {
         }
     }
 
-    /// An event document already rendered as one line of JSON (see `output::render`).
-    pub fn event_json(json: &[u8]) -> Doc {
-        Doc::event_line(Bytes::copy_from_slice(json))
-    }
-
-    /// [`Doc::event_json`] of a line already in shared bytes.
+    /// An event document already rendered as one line of JSON (see `output::render`), in
+    /// shared bytes.
     pub fn event_line(json: Bytes) -> Doc {
         Doc {
             stream: Stream::Events,

@@ -11,7 +11,7 @@
 //! `/dev/null.1` and creating a regular file in its place would break every program on the host.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -28,15 +28,21 @@ pub struct Rotation {
 
 /// Appends lines to a file and rotates it.
 ///
-/// Each batch (or each part of it between rotations) is written with one `write` call on an
-/// `O_APPEND` file, so lines are never torn even when another writer appends to the same file.
+/// Each batch (or each part of it between rotations) is written with one `writev` call per
+/// [`LINES_PER_WRITE`] lines on an `O_APPEND` file, so lines are never torn even when another
+/// writer appends to the same file. The lines are handed to the kernel where they are, not
+/// copied into a buffer first: that copy was a twentieth of the daemon's time at high exec
+/// rates.
 pub struct FileSink {
     path: PathBuf,
     rotation: Rotation,
     file: File,
     size: u64,
-    buf: Vec<u8>,
 }
+
+/// Lines per `writev`: two slices each (the line and its newline) within the kernel's limit of
+/// 1024.
+const LINES_PER_WRITE: usize = 512;
 
 impl FileSink {
     /// Opens (creating) `path` for appending.
@@ -59,7 +65,6 @@ impl FileSink {
             rotation,
             file,
             size,
-            buf: Vec::new(),
         })
     }
 
@@ -84,12 +89,35 @@ impl FileSink {
         Ok(())
     }
 
-    /// Writes the buffered lines with one call.
-    fn write_out(&mut self) -> Result<(), OutputError> {
-        let result = self.file.write_all(&self.buf);
-        self.buf.clear();
-        result.map_err(|e| OutputError::io(format!("writing {}", self.path.display()), e))
+    /// Writes `docs` as lines, [`LINES_PER_WRITE`] per call.
+    fn write_lines(&mut self, docs: &[Doc]) -> Result<(), OutputError> {
+        let mut slices = Vec::with_capacity(2 * docs.len().min(LINES_PER_WRITE));
+        for group in docs.chunks(LINES_PER_WRITE) {
+            slices.clear();
+            for doc in group {
+                slices.push(IoSlice::new(&doc.json));
+                slices.push(IoSlice::new(b"\n"));
+            }
+            write_all_vectored(&mut self.file, &mut slices)
+                .map_err(|e| OutputError::io(format!("writing {}", self.path.display()), e))?;
+        }
+        Ok(())
     }
+}
+
+/// Writes every byte of `slices`, continuing after a short write (`Write::write_all_vectored`
+/// is not stable yet).
+fn write_all_vectored(file: &mut File, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn open_append(path: &Path) -> Result<File, OutputError> {
@@ -108,40 +136,40 @@ fn numbered(path: &Path, n: u32) -> PathBuf {
 
 impl Sink for FileSink {
     fn write_batch(&mut self, docs: &[Doc]) -> Result<usize, SinkFailure> {
-        let mut buffered_from = 0;
+        // Lines from `pending` on are not written yet.
+        let mut pending = 0;
         for (i, doc) in docs.iter().enumerate() {
             let len = u64::try_from(doc.json.len())
                 .unwrap_or(u64::MAX)
                 .saturating_add(1);
             let max = self.rotation.max_bytes;
             if max > 0 && self.size > 0 && self.size.saturating_add(len) > max {
-                let rotated = self.write_out().and_then(|()| self.rotate());
+                let rotated = self
+                    .write_lines(&docs[pending..i])
+                    .and_then(|()| self.rotate());
                 if let Err(error) = rotated {
                     return Err(SinkFailure {
-                        written: buffered_from,
+                        written: pending,
                         reason: "write_error",
                         error,
                     });
                 }
-                buffered_from = i;
+                pending = i;
             }
-            self.buf.extend_from_slice(&doc.json);
-            self.buf.push(b'\n');
             self.size = self.size.saturating_add(len);
         }
-        self.write_out().map_err(|error| SinkFailure {
-            written: buffered_from,
-            reason: "write_error",
-            error,
-        })?;
-        if self.buf.capacity() > 4 << 20 {
-            self.buf = Vec::new();
-        }
+        self.write_lines(&docs[pending..])
+            .map_err(|error| SinkFailure {
+                written: pending,
+                reason: "write_error",
+                error,
+            })?;
         Ok(0)
     }
 
     fn flush(&mut self, _deadline: Instant) -> Result<(), OutputError> {
-        self.write_out()
+        // Nothing is buffered here: every batch reached the kernel before write_batch returned.
+        Ok(())
     }
 }
 

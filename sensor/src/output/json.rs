@@ -26,6 +26,7 @@ impl<'a> Writer<'a> {
         }
     }
 
+    #[inline(always)]
     fn pre_value(&mut self) {
         if self.comma {
             self.out.push(b',');
@@ -33,6 +34,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Starts an object (as a value or an array element).
+    #[inline(always)]
     pub fn begin_object(&mut self) {
         self.pre_value();
         self.out.push(b'{');
@@ -40,6 +42,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Ends the current object.
+    #[inline(always)]
     pub fn end_object(&mut self) {
         self.out.push(b'}');
         self.comma = true;
@@ -58,7 +61,10 @@ impl<'a> Writer<'a> {
         self.comma = true;
     }
 
-    /// Writes an object key; `key` must need no escaping (our own field names).
+    /// Writes an object key; `key` must need no escaping (our own field names). Always inlined:
+    /// at a call site the key's length is a constant, so its copy becomes a few moves instead
+    /// of a `memcpy` call (keys were a twentieth of the daemon's time at high exec rates).
+    #[inline(always)]
     pub fn key(&mut self, key: &str) {
         self.pre_value();
         self.out.push(b'"');
@@ -134,18 +140,8 @@ impl<'a> Writer<'a> {
     /// Writes an unsigned integer.
     pub fn uint(&mut self, v: u64) {
         self.pre_value();
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.out.extend_from_slice(&buf[i..]);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         self.comma = true;
     }
 

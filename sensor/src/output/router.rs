@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::Bytes;
 use serde_json::Value;
 use tracing::{error, info, warn};
 
@@ -41,8 +41,11 @@ const SINK_GRACE: Duration = Duration::from_millis(250);
 
 /// Most documents handed to a sink at once.
 const BATCH: usize = 512;
-/// Bytes of event lines per shared allocation (see [`Router::event_json`]).
+/// Bytes of event lines per shared allocation (see [`Router::event_line`]).
 const LINES_CHUNK: usize = 64 * 1024;
+/// Room left in a chunk below which the next line goes into a new one; larger than nearly
+/// every event line.
+const LINE_ROOM: usize = 16 * 1024;
 /// How often an idle output thread wakes to publish its shed counter.
 const IDLE_WAKE: Duration = Duration::from_millis(500);
 
@@ -92,9 +95,10 @@ pub struct Router {
     deadline: Arc<OnceLock<Instant>>,
     has_events: bool,
     has_alerts: bool,
-    /// Where rendered event lines are gathered, many per allocation (see
-    /// [`Router::event_json`]).
-    lines: BytesMut,
+    /// Where event lines are rendered, many per allocation (see [`Router::event_line`]).
+    lines: Vec<u8>,
+    /// Where each line waiting in `lines` ends.
+    line_ends: Vec<usize>,
 }
 
 impl Router {
@@ -182,36 +186,54 @@ impl Router {
         Ok(Router {
             has_events: has(Stream::Events),
             has_alerts: has(Stream::Alerts),
-            lines: BytesMut::new(),
+            lines: Vec::with_capacity(LINES_CHUNK),
+            line_ends: Vec::new(),
             outputs,
             metrics,
             deadline,
         })
     }
 
-    /// Queues an ECS event document.
-    pub fn event(&self, doc: &Value) {
-        if self.has_events {
-            self.submit(Doc::event(doc));
-        }
-    }
-
-    /// Queues an event already rendered as one line of JSON (without the newline).
+    /// Renders one event line (JSON without the newline) with `render`, which appends it to
+    /// the buffer it is given.
     ///
-    /// Lines are copied into a shared chunk of [`LINES_CHUNK`] bytes that the documents slice,
-    /// rather than each into its own allocation: a malloc per event, freed by another thread,
-    /// was a tenth of the daemon's time at high exec rates. A chunk is freed once the last of
-    /// its lines is written.
-    pub fn event_json(&mut self, json: &[u8]) {
+    /// Lines are rendered straight into a shared chunk of [`LINES_CHUNK`] bytes that the
+    /// queued documents slice, and handed to the outputs at [`Router::flush`]: a malloc per
+    /// event, freed by another thread, was a tenth of the daemon's time at high exec rates, and
+    /// a copy from a render buffer into the chunk a twentieth. A chunk is freed once the last
+    /// of its lines is written.
+    pub fn event_line(&mut self, render: impl FnOnce(&mut Vec<u8>)) {
         if !self.has_events {
             return;
         }
-        if self.lines.capacity() < json.len() {
-            self.lines = BytesMut::with_capacity(LINES_CHUNK.max(json.len()));
+        // A chunk is never grown while lines wait in it (that would copy them all), except by
+        // a single line larger than the room kept free.
+        if self.lines.capacity() - self.lines.len() < LINE_ROOM {
+            self.hand_over_lines();
         }
-        self.lines.extend_from_slice(json);
-        let line = self.lines.split().freeze();
-        self.submit(Doc::event_line(line));
+        render(&mut self.lines);
+        self.line_ends.push(self.lines.len());
+    }
+
+    /// Queues the lines gathered by [`Router::event_line`] and starts a new chunk.
+    fn hand_over_lines(&mut self) {
+        if self.line_ends.is_empty() {
+            // Nothing waits: keep the chunk (and its allocation), emptied of any stray bytes.
+            self.lines.clear();
+            return;
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.lines,
+            Vec::with_capacity(LINES_CHUNK),
+        ));
+        let ends = std::mem::take(&mut self.line_ends);
+        let mut start = 0;
+        for &end in &ends {
+            self.submit(Doc::event_line(chunk.slice(start..end)));
+            start = end;
+        }
+        self.line_ends = ends;
+        self.line_ends.clear();
     }
 
     /// Queues an ECS alert document, giving it an `event.id` if it has none.
@@ -230,10 +252,13 @@ impl Router {
         }
     }
 
-    /// Wakes every output thread that sleeps while documents wait. Events do not wake their
-    /// output when queued (one futex call per event was the daemon's largest syscall cost), so
-    /// the pipeline calls this at the end of each ring-buffer batch; alerts wake at once.
-    pub fn flush(&self) {
+    /// Queues the event lines gathered since the last call and wakes every output thread that
+    /// sleeps while documents wait. Events do not wake their output when queued (one futex
+    /// call per event was the daemon's largest syscall cost), so the pipeline calls this
+    /// between ring-buffer batches, at most every few tens of milliseconds; alerts wake at
+    /// once.
+    pub fn flush(&mut self) {
+        self.hand_over_lines();
         for out in &self.outputs {
             out.queue.wake();
         }
@@ -248,7 +273,8 @@ impl Router {
     /// at most `timeout` overall. Documents still queued then are counted as dropped
     /// (`reason="shutdown"`); a webhook's spooled documents stay on disk for the next start.
     /// Returns false when some output did not finish in time.
-    pub fn shutdown(self, timeout: Duration) -> bool {
+    pub fn shutdown(mut self, timeout: Duration) -> bool {
+        self.hand_over_lines();
         let deadline = Instant::now() + timeout;
         // Sinks stop a little earlier than the router stops waiting, so that a webhook that
         // retries until its deadline is still seen to finish in time.

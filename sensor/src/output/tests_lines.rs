@@ -1,4 +1,4 @@
-//! Event lines gathered in shared chunks ([`Router::event_json`]) reach the file whole and in
+//! Event lines gathered in shared chunks ([`Router::event_line`]) reach the file whole and in
 //! order, across chunk boundaries and for lines larger than a chunk.
 
 use std::sync::Arc;
@@ -47,7 +47,7 @@ fn event_lines_in_shared_chunks_are_written_whole_and_in_order() {
         })
         .collect();
     for line in &lines {
-        router.event_json(line.as_bytes());
+        router.event_line(|buf| buf.extend_from_slice(line.as_bytes()));
     }
     router.flush();
     assert!(router.shutdown(Duration::from_secs(10)));

@@ -128,6 +128,7 @@ pub fn cap_bit(name: &str) -> anyhow::Result<u64> {
         "dac_read_search" => 2,
         "sys_ptrace" => 19,
         "sys_admin" => 21,
+        "sys_nice" => 23,
         "perfmon" => 38,
         "bpf" => 39,
         other => bail!("capability {other} unknown to the test"),

@@ -30,7 +30,9 @@ struct Entry {
 /// Renderings of related processes by `Arc` address and depth.
 #[derive(Default)]
 pub(super) struct RelatedCache {
-    entries: HashMap<(usize, Depth), Entry>,
+    /// aHash rather than SipHash: the keys are our own addresses, nothing an attacker picks,
+    /// and SipHash was a twentieth of the daemon's time at high exec rates.
+    entries: HashMap<(usize, Depth), Entry, ahash::RandomState>,
 }
 
 impl RelatedCache {
