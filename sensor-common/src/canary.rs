@@ -13,20 +13,17 @@ pub enum Hook {
     OpenatExit = 0,
     /// `syscalls:sys_exit_openat2`.
     Openat2Exit = 1,
-    /// `syscalls:sys_enter_connect`.
-    ConnectEnter = 2,
     /// `syscalls:sys_exit_connect`.
-    ConnectExit = 3,
+    ConnectExit = 2,
     /// `syscalls:sys_enter_bpf` (self-protection's own hook).
-    BpfEnter = 4,
+    BpfEnter = 3,
 }
 
 impl Hook {
     /// Every hook with a canary.
-    pub const ALL: [Hook; 5] = [
+    pub const ALL: [Hook; 4] = [
         Hook::OpenatExit,
         Hook::Openat2Exit,
-        Hook::ConnectEnter,
         Hook::ConnectExit,
         Hook::BpfEnter,
     ];
@@ -39,7 +36,6 @@ impl Hook {
         match self {
             Hook::OpenatExit => "sys_exit_openat",
             Hook::Openat2Exit => "sys_exit_openat2",
-            Hook::ConnectEnter => "sys_enter_connect",
             Hook::ConnectExit => "sys_exit_connect",
             Hook::BpfEnter => "sys_enter_bpf",
         }

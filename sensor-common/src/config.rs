@@ -22,14 +22,6 @@ pub struct TracepointOffsets {
     pub sys_exit_ret: u32,
     /// `sched_process_exit`: `group_dead`, or [`ABSENT`] on kernels without it.
     pub exit_group_dead: u32,
-    /// `sys_enter_connect`: `fd`.
-    pub connect_fd: u32,
-    /// `sys_enter_connect`: `uservaddr`.
-    pub connect_addr: u32,
-    /// `sys_enter_connect`: `addrlen`.
-    pub connect_addrlen: u32,
-    /// Reserved, zero.
-    pub _pad: u32,
 }
 
 /// Marks an optional offset the running kernel does not have.
@@ -152,8 +144,9 @@ pub struct SensorConfig {
     pub open_prefix_count: u32,
     /// Reserved, zero.
     pub _pad: u32,
-    /// Identical opens within this many nanoseconds collapse into one; 0 disables.
-    pub open_collapse_ns: u64,
+    /// Identical opens within this many jiffies (kernel timer ticks) collapse into one; 0
+    /// disables. Ticks, because the tick counter costs the hook a fraction of a clock read.
+    pub open_collapse_jiffies: u64,
     /// The ring buffer wakes its reader only when it holds at least this many bytes; below
     /// that userspace polls on a short timer. 0 wakes the reader for every record.
     pub wakeup_bytes: u64,
@@ -166,8 +159,8 @@ pub struct SensorConfig {
 }
 
 /// Where a syscall's first four arguments sit in its saved `struct pt_regs`, from BTF (on
-/// x86_64: `di`, `si`, `dx`, `r10`). Exit programs read them there, as one window of
-/// [`REGS_WINDOW_WORDS`] words from `base`, instead of staging the arguments at entry.
+/// x86_64: `di`, `si`, `dx`, `r10`), all within [`REGS_WINDOW_WORDS`] words from `base`. Exit
+/// programs read them there instead of staging the arguments at entry.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SyscallRegs {
@@ -179,7 +172,7 @@ pub struct SyscallRegs {
     pub _pad: [u32; 2],
 }
 
-/// Words of `struct pt_regs` read at once for the syscall arguments.
+/// Words of `struct pt_regs`, from `SyscallRegs::base`, that hold the syscall arguments.
 pub const REGS_WINDOW_WORDS: usize = 8;
 
 impl SensorConfig {
@@ -189,7 +182,7 @@ impl SensorConfig {
         only_pid: 0,
         open_prefix_count: 0,
         _pad: 0,
-        open_collapse_ns: 0,
+        open_collapse_jiffies: 0,
         wakeup_bytes: 0,
         tp: TracepointOffsets {
             exec_filename_loc: 0,
@@ -200,10 +193,6 @@ impl SensorConfig {
             execveat_argv: 0,
             sys_exit_ret: 0,
             exit_group_dead: 0,
-            connect_fd: 0,
-            connect_addr: 0,
-            connect_addrlen: 0,
-            _pad: 0,
         },
         k: KernelOffsets {
             task_tgid: 0,
@@ -283,8 +272,8 @@ pub struct OpenPrefix {
     pub mask: [u64; OPEN_PREFIX_LEN / 8],
 }
 
-const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 48);
+const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 32);
 const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 192);
 const _: () = assert!(core::mem::size_of::<SyscallRegs>() == 16);
-const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 48 + 192 + 16);
+const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 32 + 192 + 16);
 const _: () = assert!(core::mem::size_of::<OpenPrefix>() == 8 + OPEN_PREFIX_LEN * 2);

@@ -37,20 +37,4 @@ pub struct NetRecord {
     pub _pad2: u32,
 }
 
-/// The destination of a connect, read from user memory at `sys_enter_connect` and staged per
-/// thread until the syscall returns.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct PendingConnect {
-    /// The socket's fd.
-    pub fd: i32,
-    /// Address family.
-    pub family: u16,
-    /// Destination port, host order.
-    pub port: u16,
-    /// Destination address, network order.
-    pub addr: [u8; 16],
-}
-
 const _: () = assert!(core::mem::size_of::<NetRecord>() == 56 + 8 + 12 + 32 + 4);
-const _: () = assert!(core::mem::size_of::<PendingConnect>() == 24);

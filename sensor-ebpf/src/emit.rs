@@ -58,11 +58,17 @@ pub fn count_filtered(kind: EventKind, reason: FilterReason) {
     }
 }
 
-/// Whether the caller is the sensor itself; if so, counts the call at `hook` (the liveness
-/// canary: userspace makes such a call and checks that the count moved).
+/// The current process id (thread group id). Programs take it once and pass it on: each helper
+/// call costs tens of nanoseconds.
 #[inline(always)]
-pub fn own_call(hook: Hook) -> bool {
-    let pid = (bpf_get_current_pid_tgid() >> 32) as u32;
+pub fn current_pid() -> u32 {
+    (bpf_get_current_pid_tgid() >> 32) as u32
+}
+
+/// Whether the caller, process `pid`, is the sensor itself; if so, counts the call at `hook`
+/// (the liveness canary: userspace makes such a call and checks that the count moved).
+#[inline(always)]
+pub fn own_call(pid: u32, hook: Hook) -> bool {
     if pid != config::get().self_pid {
         return false;
     }
@@ -73,12 +79,11 @@ pub fn own_call(hook: Hook) -> bool {
     true
 }
 
-/// Whether events of the current process are reported; counts the ones that are not. The
-/// sensor is recognised by its process id only, never by name, so a process that merely calls
-/// itself `sensor` is still reported.
+/// Whether events of process `pid` (the current one) are reported; counts the ones that are
+/// not. The sensor is recognised by its process id only, never by name, so a process that
+/// merely calls itself `sensor` is still reported.
 #[inline(always)]
-pub fn wanted(kind: EventKind) -> bool {
-    let pid = (bpf_get_current_pid_tgid() >> 32) as u32;
+pub fn wanted(pid: u32, kind: EventKind) -> bool {
     let cfg = config::get();
     if pid == cfg.self_pid {
         count_filtered(kind, FilterReason::SelfPid);

@@ -10,6 +10,7 @@ mod kernel;
 mod maps;
 mod path;
 mod programs;
+mod tp;
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -6,7 +6,7 @@ use aya_ebpf::{
 };
 use sensor_common::{
     ARGV_CAP, EventKind, ExecRecord, FilterReason, OPEN_DIR_CAP, OPEN_PATH_CAP, OPEN_PREFIX_MAX,
-    OpenPrefix, OpenRecord, PendingConnect, PendingExec,
+    OpenPrefix, OpenRecord, PendingExec,
     bpf::OWN_IDS_MAX,
     canary::{Hook, tamper_drop},
 };
@@ -109,10 +109,6 @@ pub struct PathWalk {
 #[map]
 pub static PATH_SCRATCH: PerCpuArray<PathScratch> = PerCpuArray::with_max_entries(1, 0);
 
-/// Connect destinations staged per thread between `sys_enter_connect` and its exit.
-#[map]
-pub static PENDING_CONNECT: LruHashMap<u32, PendingConnect> = LruHashMap::with_max_entries(8192, 0);
-
 /// Path prefixes whose read-only opens are not reported (filled by userspace).
 #[map]
 pub static OPEN_PREFIXES: Array<OpenPrefix> = Array::with_max_entries(OPEN_PREFIX_MAX, 0);
@@ -134,7 +130,8 @@ pub struct CollapseKey {
 #[derive(Clone, Copy)]
 pub struct CollapseSlot {
     pub key: CollapseKey,
-    pub reported_ns: u64,
+    /// When it was reported, in jiffies (`bpf_jiffies64`).
+    pub reported: u64,
     pub suppressed: u32,
     pub _pad: u32,
 }

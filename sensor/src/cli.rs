@@ -178,7 +178,8 @@ pub struct RunArgs {
     pub open_ignore_prefixes: Vec<String>,
 
     /// Identical opens (same process, path, flags and outcome) within this many milliseconds
-    /// are reported once, with a count on the next one reported; 0 reports every open.
+    /// are reported once, with a count on the next one reported; 0 reports every open. The
+    /// kernel counts the window in timer ticks (1-10 ms, depending on its HZ), rounded up.
     #[arg(long, default_value_t = 1000)]
     pub open_collapse_ms: u64,
 

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 
 use capture_support::{int, stat, tempdir, terminate_and_read_stats};
 use sensor_tests::{Sensor, field_str, require_root, unique};
+use serde_json::Value;
 
 const REPEATS: u64 = 300;
 const DISTINCT: u64 = 200;
@@ -28,28 +29,18 @@ fn repeats_collapse_with_counts_and_distinct_paths_are_all_reported() -> anyhow:
     }
     // Shell builtins only (no fork): this one process opens `same` REPEATS times, then each
     // distinct path once, and nothing else.
-    let mut shell = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(format!(
-            "read _; i=0; while [ $i -lt {REPEATS} ]; do : < '{same}'; i=$((i+1)); done; \
+    let (events, stats) = run_gated_shell(
+        &format!(
+            "i=0; while [ $i -lt {REPEATS} ]; do : < '{same}'; i=$((i+1)); done; \
              i=0; while [ $i -lt {DISTINCT} ]; do : < '{base}d'$i; i=$((i+1)); done"
-        ))
-        .stdin(Stdio::piped())
-        .spawn()?;
-    let pid = shell.id().to_string();
-    let mut sensor = Sensor::start(&["run", "--events", "-", "--only-pid", &pid])?;
-    shell
-        .stdin
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("no stdin"))?
-        .write_all(b"go\n")?;
-    assert!(shell.wait()?.success());
-    let stats = terminate_and_read_stats(&sensor)?;
+        ),
+        &[],
+    )?;
 
     let mut same_events = 0u64;
     let mut same_counted = 0u64;
     let mut distinct: HashMap<String, u64> = HashMap::new();
-    for e in sensor.drain()? {
+    for e in &events {
         if field_str(e, "event.action") != Some("open") {
             continue;
         }
@@ -64,7 +55,6 @@ fn repeats_collapse_with_counts_and_distinct_paths_are_all_reported() -> anyhow:
             *distinct.entry(path.to_owned()).or_default() += 1;
         }
     }
-    sensor.stop()?;
     assert_eq!(stat(&stats, "dropped_open"), Some(0), "{stats}");
     eprintln!("collapse: {same_events} events for {REPEATS} identical opens: {stats}");
     assert!(
@@ -87,4 +77,57 @@ fn repeats_collapse_with_counts_and_distinct_paths_are_all_reported() -> anyhow:
     assert!(distinct.values().all(|&n| n == 1), "{distinct:?}");
     std::fs::remove_dir_all(dir)?;
     Ok(())
+}
+
+/// The collapse window ends: repeats inside `--open-collapse-ms` are folded into the next open
+/// reported after it, which carries their count.
+#[test]
+fn a_repeat_after_the_window_is_reported_with_the_count_of_those_before() -> anyhow::Result<()> {
+    if !require_root("a_repeat_after_the_window_is_reported_with_the_count_of_those_before") {
+        return Ok(());
+    }
+    let dir = tempdir()?;
+    let same = format!("{}/{}", dir.to_string_lossy(), unique("window-"));
+    std::fs::write(&same, b"")?;
+    // Three opens at once, a pause of three windows (in a child, which `--only-pid` leaves
+    // out), then one more.
+    let (events, stats) = run_gated_shell(
+        &format!(": < '{same}'; : < '{same}'; : < '{same}'; /bin/sleep 0.3; : < '{same}'"),
+        &["--open-collapse-ms", "100"],
+    )?;
+    let counts: Vec<i64> = events
+        .iter()
+        .filter(|e| {
+            field_str(e, "event.action") == Some("open") && field_str(e, "file.path") == Some(&same)
+        })
+        .map(|e| int(e, "sensor.open.count").unwrap_or(0))
+        .collect();
+    assert_eq!(counts, [1, 3], "{stats}");
+    assert_eq!(stat(&stats, "filtered_collapsed"), Some(2), "{stats}");
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// Runs `script` in a shell that waits until a sensor watching only it (`--only-pid`, plus
+/// `extra` arguments) is up, then returns the sensor's events and its shutdown statistics.
+fn run_gated_shell(script: &str, extra: &[&str]) -> anyhow::Result<(Vec<Value>, String)> {
+    let mut shell = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("read _; {script}"))
+        .stdin(Stdio::piped())
+        .spawn()?;
+    let pid = shell.id().to_string();
+    let mut args = vec!["run", "--events", "-", "--only-pid", &pid];
+    args.extend_from_slice(extra);
+    let mut sensor = Sensor::start(&args)?;
+    shell
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdin"))?
+        .write_all(b"go\n")?;
+    assert!(shell.wait()?.success());
+    let stats = terminate_and_read_stats(&sensor)?;
+    let events = sensor.drain()?.to_vec();
+    sensor.stop()?;
+    Ok((events, stats))
 }

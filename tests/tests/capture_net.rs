@@ -112,3 +112,108 @@ fn refused_and_udp_connects() -> anyhow::Result<()> {
     sensor.stop()?;
     Ok(())
 }
+
+/// A connect is reported with the destination the kernel connected to, not with what the
+/// caller's sockaddr holds by the time the syscall returns: another thread rewrites it while the
+/// connect is blocked (its SYN dropped by a listener whose accept queue is full), and the event
+/// still names the real port.
+#[test]
+fn a_sockaddr_rewritten_during_the_connect_does_not_change_the_destination() -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Instant;
+
+    if !require_root("a_sockaddr_rewritten_during_the_connect_does_not_change_the_destination") {
+        return Ok(());
+    }
+    let me = std::process::id();
+    let mut sensor = Sensor::start(&["run", "--events", "-"])?;
+
+    // A listener with a backlog of 0: one queued connection fills it, and the next SYN is
+    // dropped until that one is accepted (the client retries after its 1 s initial RTO).
+    let listener = tcp_socket()?;
+    let mut addr = sockaddr_in([127, 0, 0, 1], 0);
+    // SAFETY: `addr` is a valid sockaddr_in and outlives the calls; sizes are passed.
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    unsafe {
+        anyhow::ensure!(
+            libc::bind(listener.as_raw_fd(), (&raw const addr).cast(), len) == 0
+                && libc::listen(listener.as_raw_fd(), 0) == 0
+                && libc::getsockname(listener.as_raw_fd(), (&raw mut addr).cast(), &mut len) == 0,
+            "listener: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    let port = u16::from_be(addr.sin_port);
+    let listener = TcpListener::from(listener);
+    let _queued = TcpStream::connect(("127.0.0.1", port))?;
+
+    // The blocked client's sockaddr, as words another thread may rewrite: family and port in
+    // the first, the address in the second.
+    let fake_port: u16 = 9;
+    let words: &'static [AtomicU32; 4] = Box::leak(Box::new([
+        AtomicU32::new(u32::from(libc::AF_INET as u16) | (u32::from(port.to_be()) << 16)),
+        AtomicU32::new(u32::from_ne_bytes([127, 0, 0, 1])),
+        AtomicU32::new(0),
+        AtomicU32::new(0),
+    ]));
+    let rewriter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        words[0].store(
+            u32::from(libc::AF_INET as u16) | (u32::from(fake_port.to_be()) << 16),
+            Ordering::SeqCst,
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        listener.accept().map(|(stream, _)| (stream, listener))
+    });
+    let client = tcp_socket()?;
+    let started = Instant::now();
+    // SAFETY: `words` is 16 bytes laid out as a sockaddr_in and lives for the program's life.
+    let rc = unsafe { libc::connect(client.as_raw_fd(), words.as_ptr().cast(), 16) };
+    let blocked = started.elapsed();
+    anyhow::ensure!(rc == 0, "connect: {}", std::io::Error::last_os_error());
+    let _accepted = rewriter
+        .join()
+        .map_err(|_| anyhow::anyhow!("rewriter thread panicked"))??;
+    assert!(
+        blocked >= Duration::from_millis(400),
+        "the connect returned after {blocked:?}, before the rewrite: the test proves nothing"
+    );
+    let mut local = sockaddr_in([0; 4], 0);
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: as above.
+    unsafe { libc::getsockname(client.as_raw_fd(), (&raw mut local).cast(), &mut len) };
+    let local_port = i64::from(u16::from_be(local.sin_port));
+
+    let event = sensor.wait_for(WAIT, |e| {
+        is_action_of(e, "connect", me) && int(e, "source.port") == Some(local_port)
+    })?;
+    assert_eq!(
+        endpoint(&event, "destination"),
+        ("127.0.0.1".to_owned(), i64::from(port)),
+        "{event}"
+    );
+    assert_eq!(int(&event, "sensor.network.result"), Some(0));
+    sensor.stop()?;
+    Ok(())
+}
+
+fn tcp_socket() -> anyhow::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket creation; the fd is owned below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    anyhow::ensure!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: a new fd owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+fn sockaddr_in(ip: [u8; 4], port: u16) -> libc::sockaddr_in {
+    libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(ip),
+        },
+        sin_zero: [0; 8],
+    }
+}

@@ -25,16 +25,17 @@ use sensor_common::{
 
 use crate::{
     config,
-    emit::{count_drop, fill_header, output_wakeup_flags, wanted},
+    emit::{count_drop, current_pid, fill_header, output_wakeup_flags, wanted},
     kernel::{current_task, read, stdio_kinds},
     maps::{EVENTS, EXEC_OUT, EXEC_SCRATCH, ExecPointers, PENDING_EXEC},
+    tp::{self, SYS_ENTER_ARG0},
 };
 
 // match-proto: sys_enter_execve(const char *filename, const char *const *argv, ...)
 #[tracepoint]
 pub fn sys_enter_execve(ctx: TracePointContext) -> u32 {
     let tp = &config::get().tp;
-    stage(&ctx, tp.execve_filename, tp.execve_argv);
+    stage::<{ SYS_ENTER_ARG0 }, { SYS_ENTER_ARG0 + 8 }>(&ctx, tp.execve_filename, tp.execve_argv);
     0
 }
 
@@ -42,7 +43,11 @@ pub fn sys_enter_execve(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sys_enter_execveat(ctx: TracePointContext) -> u32 {
     let tp = &config::get().tp;
-    stage(&ctx, tp.execveat_filename, tp.execveat_argv);
+    stage::<{ SYS_ENTER_ARG0 + 8 }, { SYS_ENTER_ARG0 + 16 }>(
+        &ctx,
+        tp.execveat_filename,
+        tp.execveat_argv,
+    );
     0
 }
 
@@ -61,17 +66,23 @@ pub fn sys_exit_execveat(ctx: TracePointContext) -> u32 {
     0
 }
 
-fn stage(ctx: &TracePointContext, filename_offset: u32, argv_offset: u32) {
-    if argv_offset == 0 || !wanted(EventKind::Exec) {
+/// Keeps the filename and argv pointers (at `filename_offset` and `argv_offset` of the record,
+/// usually `FILENAME` and `ARGV`: see [`tp::field`]).
+#[inline(always)]
+fn stage<const FILENAME: usize, const ARGV: usize>(
+    ctx: &TracePointContext,
+    filename_offset: u32,
+    argv_offset: u32,
+) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if argv_offset == 0 || !wanted((pid_tgid >> 32) as u32, EventKind::Exec) {
         return;
     }
-    // SAFETY: offsets come from the tracepoint's format file, read by userspace.
-    let Ok(argv) = (unsafe { ctx.read_at::<u64>(argv_offset as usize) }) else {
+    let Some(argv) = tp::field::<u64, ARGV>(ctx, argv_offset) else {
         return;
     };
-    // SAFETY: as above.
-    let filename: u64 = unsafe { ctx.read_at(filename_offset as usize) }.unwrap_or(0);
-    let tid = bpf_get_current_pid_tgid() as u32;
+    let filename = tp::field::<u64, FILENAME>(ctx, filename_offset).unwrap_or(0);
+    let tid = pid_tgid as u32;
     let _ = PENDING_EXEC.insert(&tid, &ExecPointers { filename, argv }, 0);
 }
 
@@ -297,8 +308,7 @@ fn group_and_session(k: &KernelOffsets, task: u64) -> (u32, u32) {
 fn exit(ctx: &TracePointContext) {
     let tid = bpf_get_current_pid_tgid() as u32;
     let cfg = config::get();
-    // SAFETY: offset from the format file.
-    let ret: i64 = unsafe { ctx.read_at(cfg.tp.sys_exit_ret as usize) }.unwrap_or(0);
+    let ret = tp::syscall_ret(ctx, cfg.tp.sys_exit_ret).unwrap_or(0);
     if ret >= 0 {
         // Success: `sched_process_exec` reported it and forgot the staged pointers (under the
         // caller's thread id, which is what it had then).
@@ -352,11 +362,10 @@ fn submit(record: &mut ExecRecord) {
 pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     let cfg = config::get();
     // The thread that called execve: a non-leader thread's exec takes over the leader's pid.
-    // SAFETY: offset from the format file.
-    let old_pid: u32 = unsafe { ctx.read_at(cfg.tp.exec_old_pid as usize) }.unwrap_or(0);
+    let old_pid: u32 = tp::field::<u32, 16>(&ctx, cfg.tp.exec_old_pid).unwrap_or(0);
     // Only a failed exec needs the staged pointers (they point into the old memory anyway).
     let _ = PENDING_EXEC.remove(&old_pid);
-    if cfg.tp.exec_filename_loc == 0 || !wanted(EventKind::Exec) {
+    if cfg.tp.exec_filename_loc == 0 || !wanted(current_pid(), EventKind::Exec) {
         return 0;
     }
 
@@ -375,8 +384,7 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
 
     // __data_loc: low 16 bits are the offset of the string from the record start, high 16 bits
     // its length.
-    // SAFETY: offset from the format file.
-    let loc: u32 = unsafe { ctx.read_at(cfg.tp.exec_filename_loc as usize) }.unwrap_or(0);
+    let loc: u32 = tp::field::<u32, 8>(&ctx, cfg.tp.exec_filename_loc).unwrap_or(0);
     let src = ctx
         .as_ptr()
         .wrapping_add((loc & 0xffff) as usize)

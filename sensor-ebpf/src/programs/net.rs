@@ -1,89 +1,45 @@
-//! Connect and accept on inet sockets. The destination of a connect is read from the caller's
-//! sockaddr at entry; at exit the socket itself (fd → file → socket → sock) gives the local end
-//! and the protocol. An accept needs only its exit: the new fd's socket holds both ends.
+//! Connect and accept on inet sockets, each captured by one program at its exit.
+//!
+//! A connect's arguments come from the caller's saved user registers ([`syscall_args`]), so
+//! nothing is staged per thread at entry. The socket itself (fd → file → socket → sock) gives
+//! the local end and the protocol, and, once the kernel has taken the destination (the connect
+//! succeeded or is in progress), the remote end too. Only a failed connect is reported with the
+//! destination from the caller's sockaddr, read after the kernel used it (see `open.rs` on that
+//! race). An accept needs only the new fd's socket, which holds both ends.
 
-use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_user},
-    macros::tracepoint,
-    programs::TracePointContext,
-};
+use aya_ebpf::{helpers::bpf_probe_read_user, macros::tracepoint, programs::TracePointContext};
 use sensor_common::{
-    AF_INET, AF_INET6, EventKind, FilterReason, KernelOffsets, NetRecord, PendingConnect,
-    canary::Hook,
+    AF_INET, AF_INET6, EventKind, FilterReason, KernelOffsets, NetRecord, canary::Hook,
 };
 
 use crate::{
     config,
-    emit::{count_drop, count_filtered, fill_header, own_call, wakeup_flags, wanted},
-    kernel::{current_task, file_sock, read, sock_ends, task_file},
-    maps::{EVENTS, PENDING_CONNECT},
+    emit::{count_drop, count_filtered, current_pid, fill_header, own_call, wakeup_flags, wanted},
+    kernel::{Sock, current_task, file_sock, read, sock_ends, syscall_args, task_file},
+    maps::EVENTS,
+    tp,
 };
 
-// match-proto: sys_enter_connect(int fd, struct sockaddr *uservaddr, int addrlen)
-#[tracepoint]
-pub fn sys_enter_connect(ctx: TracePointContext) -> u32 {
-    // Counted for the liveness canary; `wanted` below then filters the sensor's own connects.
-    own_call(Hook::ConnectEnter);
-    let tp = &config::get().tp;
-    if tp.connect_addr == 0 || !wanted(EventKind::Connect) {
-        return 0;
-    }
-    // SAFETY: offsets from the format file.
-    let (fd, addr, addrlen) = unsafe {
-        (
-            ctx.read_at::<i64>(tp.connect_fd as usize).unwrap_or(-1),
-            ctx.read_at::<u64>(tp.connect_addr as usize).unwrap_or(0),
-            ctx.read_at::<i64>(tp.connect_addrlen as usize).unwrap_or(0),
-        )
-    };
-    // sockaddr_in: family, port (network order), 4-byte address. Only the first 16 bytes are
-    // read until the family says IPv6, so a short sockaddr at the end of a page still reads.
-    // SAFETY: user memory probe read.
-    let Ok(head) = (unsafe { bpf_probe_read_user(addr as *const [u8; 16]) }) else {
-        return 0;
-    };
-    let family = u16::from_ne_bytes([head[0], head[1]]);
-    let mut pending = PendingConnect {
-        fd: fd as i32,
-        family,
-        port: u16::from_be_bytes([head[2], head[3]]),
-        addr: [0; 16],
-    };
-    if family == AF_INET && addrlen >= 16 {
-        pending.addr[..4].copy_from_slice(&head[4..8]);
-    } else if family == AF_INET6 && addrlen >= 24 {
-        // sockaddr_in6: family, port, flowinfo (4), address (16).
-        // SAFETY: user memory probe read.
-        match unsafe { bpf_probe_read_user((addr + 8) as *const [u8; 16]) } {
-            Ok(a) => pending.addr = a,
-            Err(_) => return 0,
-        }
-    } else {
-        // Unix-domain, AF_UNSPEC (UDP disconnect), netlink...: not a network connection.
-        count_filtered(EventKind::Connect, FilterReason::NotInet);
-        return 0;
-    }
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let _ = PENDING_CONNECT.insert(&tid, &pending, 0);
-    0
-}
+/// `EINPROGRESS`: a non-blocking connect under way, its destination already in the socket.
+const EINPROGRESS: i64 = 115;
 
+// match-proto: sys_exit_connect(long ret)
 #[tracepoint]
 pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
-    // The sensor's own connects were never staged: nothing to finish.
-    if own_call(Hook::ConnectExit) {
+    // The sensor's own connects are counted for the liveness canary, not reported.
+    let pid = current_pid();
+    if own_call(pid, Hook::ConnectExit) || !wanted(pid, EventKind::Connect) {
         return 0;
     }
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let Some(pending) = PENDING_CONNECT.get_ptr(&tid) else {
+    // connect(int fd, struct sockaddr *uservaddr, int addrlen)
+    let Some([fd, addr, addrlen, _]) = syscall_args() else {
         return 0;
     };
-    // SAFETY: a map value of the right type, copied out before removal.
-    let pending = unsafe { *pending };
-    let _ = PENDING_CONNECT.remove(&tid);
+    let Some((family, port, addr)) = destination(addr, addrlen as i32) else {
+        return 0;
+    };
     let cfg = config::get();
-    // SAFETY: offset from the format file.
-    let ret: i64 = unsafe { ctx.read_at(cfg.tp.sys_exit_ret as usize) }.unwrap_or(0);
+    let ret = tp::syscall_ret(&ctx, cfg.tp.sys_exit_ret).unwrap_or(0);
     let Some(mut entry) = EVENTS.reserve::<NetRecord>(0) else {
         count_drop(EventKind::Connect);
         return 0;
@@ -96,23 +52,28 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
         core::mem::size_of::<NetRecord>(),
     );
     record.result = ret as i32;
-    record.fd = pending.fd;
-    record.family = pending.family;
-    record.remote_port = pending.port;
-    record.remote_addr = pending.addr;
+    record.fd = fd as i32;
+    record.family = family;
+    record.remote_port = port;
+    record.remote_addr = addr;
     record._pad = 0;
     record._pad2 = 0;
     let k = cfg.k;
-    let socket = socket_of(&k, pending.fd);
-    record.sock_type = socket.map_or(0, |(socket, _)| read(socket, k.socket_type).unwrap_or(0));
-    record.protocol = socket.map_or(0, |(_, sk)| protocol(&k, sk));
-    match socket {
-        Some((_, sk)) => {
-            let (lport, _, laddr, _) = sock_ends(&k, sk, pending.family);
+    match socket_of(&k, fd as i32) {
+        Some(sock) => {
+            record.sock_type = sock.sock_type;
+            record.protocol = protocol(&k, sock.sk);
+            let (lport, rport, laddr, raddr) = sock_ends(&k, &sock);
             record.local_port = lport;
             record.local_addr = laddr;
+            if (ret == 0 || ret == -EINPROGRESS) && sock.family == family {
+                record.remote_port = rport;
+                record.remote_addr = raddr;
+            }
         }
         None => {
+            record.sock_type = 0;
+            record.protocol = 0;
             record.local_port = 0;
             record.local_addr = [0; 16];
         }
@@ -121,15 +82,38 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// The socket and sock behind `fd` of the current task.
+/// Family, port (host order) and address (network order) of the sockaddr at `addr`, or `None`
+/// (counted) when it is not an inet destination.
 #[inline(always)]
-fn socket_of(k: &KernelOffsets, fd: i32) -> Option<(u64, u64)> {
+fn destination(addr: u64, addrlen: i32) -> Option<(u16, u16, [u8; 16])> {
+    // sockaddr_in: family, port (network order), 4-byte address. Only the first 16 bytes are
+    // read until the family says IPv6, so a short sockaddr at the end of a page still reads.
+    // SAFETY: user memory probe read.
+    let head = unsafe { bpf_probe_read_user(addr as *const [u8; 16]) }.ok()?;
+    let family = u16::from_ne_bytes([head[0], head[1]]);
+    let port = u16::from_be_bytes([head[2], head[3]]);
+    let mut remote = [0u8; 16];
+    if family == AF_INET && addrlen >= 16 {
+        remote[..4].copy_from_slice(&head[4..8]);
+    } else if family == AF_INET6 && addrlen >= 24 {
+        // sockaddr_in6: family, port, flowinfo (4), address (16).
+        // SAFETY: user memory probe read.
+        remote = unsafe { bpf_probe_read_user((addr + 8) as *const [u8; 16]) }.ok()?;
+    } else {
+        // Unix-domain, AF_UNSPEC (UDP disconnect), netlink...: not a network connection.
+        count_filtered(EventKind::Connect, FilterReason::NotInet);
+        return None;
+    }
+    Some((family, port, remote))
+}
+
+/// The socket behind `fd` of the current task.
+#[inline(always)]
+fn socket_of(k: &KernelOffsets, fd: i32) -> Option<Sock> {
     if fd < 0 {
         return None;
     }
-    let file = task_file(k, current_task(), fd as u32)?;
-    let (socket, sk, _) = file_sock(k, file)?;
-    Some((socket, sk))
+    file_sock(k, task_file(k, current_task(), fd as u32)?)
 }
 
 #[inline(always)]
@@ -156,19 +140,19 @@ pub fn sys_exit_accept4(ctx: TracePointContext) -> u32 {
 
 fn accept(ctx: &TracePointContext) {
     let cfg = config::get();
-    // SAFETY: offset from the format file.
-    let ret: i64 = unsafe { ctx.read_at(cfg.tp.sys_exit_ret as usize) }.unwrap_or(-1);
+    let ret = tp::syscall_ret(ctx, cfg.tp.sys_exit_ret).unwrap_or(-1);
     // A failed accept (EAGAIN on a non-blocking listener, mostly) is not a connection.
-    if ret < 0 || !wanted(EventKind::Accept) {
+    if ret < 0 || !wanted(current_pid(), EventKind::Accept) {
         return;
     }
     let k = cfg.k;
     let Some(file) = task_file(&k, current_task(), ret as u32) else {
         return;
     };
-    let Some((socket, sk, family)) = file_sock(&k, file) else {
+    let Some(sock) = file_sock(&k, file) else {
         return;
     };
+    let family = sock.family;
     if family != AF_INET && family != AF_INET6 {
         count_filtered(EventKind::Accept, FilterReason::NotInet);
         return;
@@ -184,12 +168,12 @@ fn accept(ctx: &TracePointContext) {
         EventKind::Accept,
         core::mem::size_of::<NetRecord>(),
     );
-    let (lport, rport, laddr, raddr) = sock_ends(&k, sk, family);
+    let (lport, rport, laddr, raddr) = sock_ends(&k, &sock);
     record.result = ret as i32;
     record.fd = ret as i32;
     record.family = family;
-    record.sock_type = read(socket, k.socket_type).unwrap_or(0);
-    record.protocol = protocol(&k, sk);
+    record.sock_type = sock.sock_type;
+    record.protocol = protocol(&k, sock.sk);
     record.local_port = lport;
     record.remote_port = rport;
     record.local_addr = laddr;

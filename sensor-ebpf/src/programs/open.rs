@@ -1,6 +1,6 @@
 //! File opens (open, openat, openat2, creat), captured by one program per syscall at its exit.
 //!
-//! The arguments come from the user registers the syscall saved on entry (`bpf_task_pt_regs`),
+//! The arguments come from the user registers the syscall saved on entry ([`syscall_args`]),
 //! so there is no entry hook and nothing staged per thread: each open costs one program run,
 //! which builds its record in place in a per-CPU buffer. Read-only opens under a configured
 //! prefix are dropped, and repeats of a recent identical open (same process, path, flags and
@@ -12,24 +12,23 @@
 //! (Falco's modern probe) read at exit too.
 
 use aya_ebpf::{
-    helpers::{
-        bpf_get_current_pid_tgid, bpf_ktime_get_boot_ns, bpf_probe_read_kernel,
-        bpf_probe_read_user, bpf_probe_read_user_str_bytes,
-        generated::{bpf_get_current_task_btf, bpf_task_pt_regs},
-    },
+    helpers::{bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated::bpf_jiffies64},
     macros::tracepoint,
     programs::TracePointContext,
 };
 use sensor_common::{
     AT_FDCWD, EventKind, FilterReason, OPEN_PATH_CAP, OPEN_PATH_TRUNCATED, OPEN_PREFIX_LEN,
-    OPEN_PREFIX_MAX, OPEN_VIA_CREAT, OPEN_VIA_OPENAT2, OpenArgs, OpenRecord, REGS_WINDOW_WORDS,
-    canary::Hook,
+    OPEN_PREFIX_MAX, OPEN_VIA_CREAT, OPEN_VIA_OPENAT2, OpenArgs, OpenRecord, canary::Hook,
 };
 
 use crate::{
     config,
-    emit::{count_drop, count_filtered, fill_header, output_wakeup_flags, own_call, wanted},
+    emit::{
+        count_drop, count_filtered, current_pid, fill_header, output_wakeup_flags, own_call, wanted,
+    },
+    kernel::syscall_args,
     maps::{CollapseKey, EVENTS, OPEN_OUT, OPEN_PREFIXES, OPEN_RECENT, OPEN_RECENT_SLOTS},
+    tp,
 };
 
 const O_ACCMODE: u32 = 0o3;
@@ -37,28 +36,12 @@ const O_WRONLY: u32 = 0o1;
 const O_CREAT: u32 = 0o100;
 const O_TRUNC: u32 = 0o1000;
 
-/// The first four arguments of the current syscall, from its saved user registers (one read
-/// of the window that holds them).
-#[inline(always)]
-fn syscall_args() -> Option<[u64; 4]> {
-    let regs = &config::get().regs;
-    // SAFETY: helpers without preconditions; the task pointer is the current task's.
-    let base = unsafe { bpf_task_pt_regs(bpf_get_current_task_btf()) } as u64;
-    if base == 0 {
-        return None;
-    }
-    // SAFETY: probe read of kernel memory: a bad address yields an error, not a fault.
-    let window: [u64; REGS_WINDOW_WORDS] =
-        unsafe { bpf_probe_read_kernel((base + regs.base as u64) as *const _) }.ok()?;
-    let word = |i: usize| window[regs.word[i] as usize & (REGS_WINDOW_WORDS - 1)];
-    Some([word(0), word(1), word(2), word(3)])
-}
-
 #[tracepoint]
 pub fn sys_exit_open(ctx: TracePointContext) -> u32 {
     // open(const char *filename, int flags, umode_t mode)
     if let Some([path, flags, mode, _]) = syscall_args() {
-        capture(&ctx, AT_FDCWD, path, flags as u32, mode as u32, 0);
+        let pid = current_pid();
+        capture(&ctx, pid, AT_FDCWD, path, flags as u32, mode as u32, 0);
     }
     0
 }
@@ -66,19 +49,21 @@ pub fn sys_exit_open(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sys_exit_openat(ctx: TracePointContext) -> u32 {
     // The sensor's own opens are not reported, but counted first for the liveness canary.
-    if own_call(Hook::OpenatExit) {
+    let pid = current_pid();
+    if own_call(pid, Hook::OpenatExit) {
         return 0;
     }
     // openat(int dfd, const char *filename, int flags, umode_t mode)
     if let Some([dfd, path, flags, mode]) = syscall_args() {
-        capture(&ctx, dfd as i32, path, flags as u32, mode as u32, 0);
+        capture(&ctx, pid, dfd as i32, path, flags as u32, mode as u32, 0);
     }
     0
 }
 
 #[tracepoint]
 pub fn sys_exit_openat2(ctx: TracePointContext) -> u32 {
-    if own_call(Hook::Openat2Exit) {
+    let pid = current_pid();
+    if own_call(pid, Hook::Openat2Exit) {
         return 0;
     }
     // openat2(int dfd, const char *filename, struct open_how *how, size_t usize)
@@ -89,6 +74,7 @@ pub fn sys_exit_openat2(ctx: TracePointContext) -> u32 {
             unsafe { bpf_probe_read_user(how as *const [u64; 2]) }.unwrap_or([0; 2]);
         capture(
             &ctx,
+            pid,
             dfd as i32,
             path,
             how[0] as u32,
@@ -105,6 +91,7 @@ pub fn sys_exit_creat(ctx: TracePointContext) -> u32 {
     if let Some([path, mode, _, _]) = syscall_args() {
         capture(
             &ctx,
+            current_pid(),
             AT_FDCWD,
             path,
             O_CREAT | O_WRONLY | O_TRUNC,
@@ -115,9 +102,18 @@ pub fn sys_exit_creat(ctx: TracePointContext) -> u32 {
     0
 }
 
+/// Reports an open by process `pid` (the current one) unless it is filtered or collapsed.
 #[inline(always)]
-fn capture(ctx: &TracePointContext, dfd: i32, path: u64, flags: u32, mode: u32, flags2: u32) {
-    if !wanted(EventKind::Open) {
+fn capture(
+    ctx: &TracePointContext,
+    pid: u32,
+    dfd: i32,
+    path: u64,
+    flags: u32,
+    mode: u32,
+    flags2: u32,
+) {
+    if !wanted(pid, EventKind::Open) {
         return;
     }
     let Some(record) = OPEN_OUT.get_ptr_mut(0) else {
@@ -128,8 +124,7 @@ fn capture(ctx: &TracePointContext, dfd: i32, path: u64, flags: u32, mode: u32, 
     let record = unsafe { &mut *record };
     let cfg = config::get();
     let args = &mut record.args;
-    // SAFETY: offset from the format file.
-    args.result = unsafe { ctx.read_at::<i64>(cfg.tp.sys_exit_ret as usize) }.unwrap_or(0) as i32;
+    args.result = tp::syscall_ret(ctx, cfg.tp.sys_exit_ret).unwrap_or(0) as i32;
     args.dfd = dfd;
     args.flags = flags;
     args.mode = mode;
@@ -153,9 +148,9 @@ fn capture(ctx: &TracePointContext, dfd: i32, path: u64, flags: u32, mode: u32, 
     }
 
     let mut slot = None;
-    if cfg.open_collapse_ns != 0 {
+    if cfg.open_collapse_jiffies != 0 {
         let key = CollapseKey {
-            pid: (bpf_get_current_pid_tgid() >> 32) as u32,
+            pid,
             flags: args.flags,
             path_hash: path_hash(args),
             outcome: if args.result < 0 { args.result } else { 0 },
@@ -166,10 +161,13 @@ fn capture(ctx: &TracePointContext, dfd: i32, path: u64, flags: u32, mode: u32, 
         if let Some(s) = OPEN_RECENT.get_ptr_mut(index) {
             // SAFETY: a per-CPU slot: nothing else runs on this CPU while we hold it.
             let s = unsafe { &mut *s };
+            // The tick counter, not a clock: reading the clock source (the TSC behind
+            // `bpf_ktime_get_boot_ns`) was 2% of a repeated open's time in a VM, and a window of
+            // about a second does not need better than a tick.
             // SAFETY: helper without preconditions.
-            let now = unsafe { bpf_ktime_get_boot_ns() };
+            let now = unsafe { bpf_jiffies64() };
             let same = s.key == key;
-            if same && now.wrapping_sub(s.reported_ns) < cfg.open_collapse_ns {
+            if same && now.wrapping_sub(s.reported) < cfg.open_collapse_jiffies {
                 s.suppressed += 1;
                 count_filtered(EventKind::Open, FilterReason::Collapsed);
                 return;
@@ -178,7 +176,7 @@ fn capture(ctx: &TracePointContext, dfd: i32, path: u64, flags: u32, mode: u32, 
             // FILTERED (as they would have if no identical open ever came again).
             args.collapsed = if same { s.suppressed } else { 0 };
             s.key = key;
-            s.reported_ns = now;
+            s.reported = now;
             s.suppressed = 0;
             slot = Some(s);
         }
@@ -189,7 +187,7 @@ fn capture(ctx: &TracePointContext, dfd: i32, path: u64, flags: u32, mode: u32, 
         count_drop(EventKind::Open);
         if let Some(s) = slot {
             // Not reported after all: let the next identical open through, with the count.
-            s.reported_ns = 0;
+            s.reported = 0;
             s.suppressed = collapsed;
         }
     }

@@ -9,9 +9,10 @@ use sensor_common::{ABSENT, EventKind, ExitRecord, ForkRecord};
 
 use crate::{
     config,
-    emit::{count_drop, fill_header, wakeup_flags, wanted},
+    emit::{count_drop, current_pid, fill_header, wakeup_flags, wanted},
     kernel::{current_task, read},
     maps::EVENTS,
+    tp,
 };
 
 // match-proto: sched_process_fork(struct task_struct *parent, struct task_struct *child)
@@ -28,7 +29,7 @@ pub fn sched_process_fork(ctx: RawTracePointContext) -> i32 {
     let Some(child_pid) = read::<u32>(child, k.task_tgid) else {
         return 0;
     };
-    if child_tid != child_pid || !wanted(EventKind::Fork) {
+    if child_tid != child_pid || !wanted(current_pid(), EventKind::Fork) {
         // A thread: not a process-tree event.
         return 0;
     }
@@ -62,10 +63,9 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
         let tgid: u32 = read(task, cfg.k.task_tgid).unwrap_or(1);
         tid == tgid
     } else {
-        // SAFETY: offset from the format file.
-        unsafe { ctx.read_at::<u8>(cfg.tp.exit_group_dead as usize) }.unwrap_or(0) != 0
+        tp::field::<u8, 32>(&ctx, cfg.tp.exit_group_dead).unwrap_or(0) != 0
     };
-    if !last || !wanted(EventKind::Exit) {
+    if !last || !wanted(current_pid(), EventKind::Exit) {
         return 0;
     }
     let Some(mut entry) = EVENTS.reserve::<ExitRecord>(0) else {

@@ -15,14 +15,13 @@ use super::offsets::{self, OffsetsError};
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sensor"));
 
 /// Each classic-tracepoint program, and the tracepoint it attaches to.
-const TRACEPOINTS: [(&str, &str, &str); 15] = [
+const TRACEPOINTS: [(&str, &str, &str); 14] = [
     ("sys_enter_execve", "syscalls", "sys_enter_execve"),
     ("sys_enter_execveat", "syscalls", "sys_enter_execveat"),
     ("sys_exit_execve", "syscalls", "sys_exit_execve"),
     ("sys_exit_execveat", "syscalls", "sys_exit_execveat"),
     ("sched_process_exec", "sched", "sched_process_exec"),
     ("sched_process_exit", "sched", "sched_process_exit"),
-    ("sys_enter_connect", "syscalls", "sys_enter_connect"),
     ("sys_exit_connect", "syscalls", "sys_exit_connect"),
     ("sys_exit_accept", "syscalls", "sys_exit_accept"),
     ("sys_exit_accept4", "syscalls", "sys_exit_accept4"),
@@ -106,7 +105,7 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
         only_pid: options.only_pid,
         open_prefix_count: u32::try_from(prefixes.len()).unwrap_or(0),
         _pad: 0,
-        open_collapse_ns: options.open_collapse_ns,
+        open_collapse_jiffies: collapse_jiffies(options.open_collapse_ns, jiffy_ns()),
         wakeup_bytes: options.wakeup_bytes,
         tp: offsets::tracepoints()?,
         k: offsets::kernel(&btf)?,
@@ -230,9 +229,49 @@ pub fn ringbuf_bytes(kib: u32) -> u32 {
         .unwrap_or(1 << 31)
 }
 
+/// Nanoseconds per jiffy (kernel timer tick) when the kernel does not say: the longest tick of
+/// the usual configurations (HZ=100). Assuming too long a tick only shortens the collapse window,
+/// so more opens are reported, never fewer.
+const FALLBACK_JIFFY_NS: u64 = 10_000_000;
+
+/// The kernel's tick length: the resolution of `CLOCK_MONOTONIC_COARSE`, which is one jiffy
+/// (`TICK_NSEC`), so `CONFIG_HZ` need not be found in a kernel config file.
+fn jiffy_ns() -> u64 {
+    let mut res = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `res` is a valid timespec for the call to fill.
+    let rc = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut res) };
+    let ns = u64::try_from(res.tv_sec)
+        .ok()
+        .and_then(|s| s.checked_mul(1_000_000_000))
+        .and_then(|s| s.checked_add(u64::try_from(res.tv_nsec).ok()?));
+    match ns {
+        Some(ns) if rc == 0 && ns > 0 && ns <= FALLBACK_JIFFY_NS => ns,
+        _ => FALLBACK_JIFFY_NS,
+    }
+}
+
+/// The collapse window in jiffies of `jiffy_ns`: rounded up, so that a window shorter than a
+/// tick still collapses within the tick; 0 stays 0 (collapsing off).
+fn collapse_jiffies(window_ns: u64, jiffy_ns: u64) -> u64 {
+    window_ns.div_ceil(jiffy_ns.max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_collapse_window_is_counted_in_ticks() {
+        assert_eq!(collapse_jiffies(0, 4_000_000), 0);
+        assert_eq!(collapse_jiffies(1_000_000_000, 4_000_000), 250);
+        assert_eq!(collapse_jiffies(1_000_000, 4_000_000), 1);
+        assert_eq!(collapse_jiffies(1_000_000_000, 0), 1_000_000_000);
+        let tick = jiffy_ns();
+        assert!((1_000_000..=FALLBACK_JIFFY_NS).contains(&tick), "{tick}");
+    }
 
     #[test]
     fn ringbuf_size_is_a_power_of_two_of_pages() {

@@ -63,7 +63,6 @@ pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
     let exit = Format::read("sched", "sched_process_exit")?;
     let execve = sys("sys_enter_execve")?;
     let execveat = sys("sys_enter_execveat")?;
-    let connect = sys("sys_enter_connect")?;
     let mut ret = None;
     let legacy_exits = ["sys_exit_open", "sys_exit_creat"]
         .into_iter()
@@ -84,10 +83,6 @@ pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
         execveat_argv: execveat.offset("argv")?,
         sys_exit_ret: ret.unwrap_or(0),
         exit_group_dead: exit.offset("group_dead").unwrap_or(ABSENT),
-        connect_fd: connect.offset("fd")?,
-        connect_addr: connect.offset("uservaddr")?,
-        connect_addrlen: connect.offset("addrlen")?,
-        _pad: 0,
     })
 }
 

@@ -206,7 +206,6 @@ fn provoke() -> [bool; HOOKS] {
                 std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
             )
         };
-        set(Hook::ConnectEnter);
         set(Hook::ConnectExit);
     }
     // BPF_MAP_FREEZE of fd -1: refused (EBADF, or EPERM without CAP_BPF) after the entry
