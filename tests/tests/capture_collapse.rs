@@ -6,6 +6,7 @@ mod capture_support;
 
 use std::collections::HashMap;
 use std::io::Write as _;
+use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
 
 use capture_support::{int, stat, tempdir, terminate_and_read_stats};
@@ -110,12 +111,28 @@ fn a_repeat_after_the_window_is_reported_with_the_count_of_those_before() -> any
 
 /// Runs `script` in a shell that waits until a sensor watching only it (`--only-pid`, plus
 /// `extra` arguments) is up, then returns the sensor's events and its shutdown statistics.
+///
+/// The shell is pinned to CPU 0: the kernel keeps recent opens per CPU, so a shell that
+/// migrated (after waiting for a child, say) would start afresh there, and the count of repeats
+/// collapsed on the first CPU would stay in the kernel's counter only, as designed.
 fn run_gated_shell(script: &str, extra: &[&str]) -> anyhow::Result<(Vec<Value>, String)> {
-    let mut shell = Command::new("/bin/sh")
+    let mut command = Command::new("/bin/sh");
+    command
         .arg("-c")
         .arg(format!("read _; {script}"))
-        .stdin(Stdio::piped())
-        .spawn()?;
+        .stdin(Stdio::piped());
+    // SAFETY: the closure only calls async-signal-safe libc functions on a local set.
+    unsafe {
+        command.pre_exec(|| {
+            let mut cpus: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut cpus);
+            if libc::sched_setaffinity(0, std::mem::size_of_val(&cpus), &cpus) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut shell = command.spawn()?;
     let pid = shell.id().to_string();
     let mut args = vec!["run", "--events", "-", "--only-pid", &pid];
     args.extend_from_slice(extra);
