@@ -59,13 +59,6 @@ pub mod cmd {
     }
 }
 
-/// Offset of `cmd` in the `syscalls:sys_enter_bpf` record: syscall tracepoints keep their
-/// arguments in 8-byte slots after the common fields and `__syscall_nr` (userspace checks the
-/// format file before attaching, and leaves the program detached if this ever changes).
-pub const BPF_TP_CMD_OFFSET: usize = 16;
-/// Offset of `uattr` in the `syscalls:sys_enter_bpf` record.
-pub const BPF_TP_UATTR_OFFSET: usize = 24;
-
 /// Capacity of the kernel's set of the sensor's own object ids (`OWN_IDS`).
 pub const OWN_IDS_MAX: u32 = 1024;
 

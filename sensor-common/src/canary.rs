@@ -15,8 +15,8 @@ pub enum Hook {
     Openat2Exit = 1,
     /// `syscalls:sys_exit_connect`.
     ConnectExit = 2,
-    /// `syscalls:sys_enter_bpf` (self-protection's own hook).
-    BpfEnter = 3,
+    /// `syscalls:sys_exit_bpf` (self-protection's own hook).
+    BpfExit = 3,
 }
 
 impl Hook {
@@ -25,7 +25,7 @@ impl Hook {
         Hook::OpenatExit,
         Hook::Openat2Exit,
         Hook::ConnectExit,
-        Hook::BpfEnter,
+        Hook::BpfExit,
     ];
 
     /// Size of `SELF_HITS` (room for hooks added later without resizing the map).
@@ -37,7 +37,7 @@ impl Hook {
             Hook::OpenatExit => "sys_exit_openat",
             Hook::Openat2Exit => "sys_exit_openat2",
             Hook::ConnectExit => "sys_exit_connect",
-            Hook::BpfEnter => "sys_enter_bpf",
+            Hook::BpfExit => "sys_exit_bpf",
         }
     }
 }

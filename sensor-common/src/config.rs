@@ -8,20 +8,12 @@
 pub struct TracepointOffsets {
     /// `sched_process_exec`: `__data_loc char[] filename`.
     pub exec_filename_loc: u32,
-    /// `sched_process_exec`: `old_pid`.
-    pub exec_old_pid: u32,
-    /// `sys_enter_execve`: `filename`.
-    pub execve_filename: u32,
-    /// `sys_enter_execve`: `argv`.
-    pub execve_argv: u32,
-    /// `sys_enter_execveat`: `filename`.
-    pub execveat_filename: u32,
-    /// `sys_enter_execveat`: `argv`.
-    pub execveat_argv: u32,
     /// `ret` of every `sys_exit_*` tracepoint used (checked to be the same for all).
     pub sys_exit_ret: u32,
     /// `sched_process_exit`: `group_dead`, or [`ABSENT`] on kernels without it.
     pub exit_group_dead: u32,
+    /// Keeps the size a multiple of 8.
+    pub _pad: u32,
 }
 
 /// Marks an optional offset the running kernel does not have.
@@ -186,13 +178,9 @@ impl SensorConfig {
         wakeup_bytes: 0,
         tp: TracepointOffsets {
             exec_filename_loc: 0,
-            exec_old_pid: 0,
-            execve_filename: 0,
-            execve_argv: 0,
-            execveat_filename: 0,
-            execveat_argv: 0,
             sys_exit_ret: 0,
             exit_group_dead: 0,
+            _pad: 0,
         },
         k: KernelOffsets {
             task_tgid: 0,
@@ -272,8 +260,8 @@ pub struct OpenPrefix {
     pub mask: [u64; OPEN_PREFIX_LEN / 8],
 }
 
-const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 32);
+const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 16);
 const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 192);
 const _: () = assert!(core::mem::size_of::<SyscallRegs>() == 16);
-const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 32 + 192 + 16);
+const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 16 + 192 + 16);
 const _: () = assert!(core::mem::size_of::<OpenPrefix>() == 8 + OPEN_PREFIX_LEN * 2);

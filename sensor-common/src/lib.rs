@@ -21,10 +21,7 @@ pub mod process;
 #[cfg(feature = "user")]
 mod pod;
 
-pub use bpf::{
-    BATCH_MAP_FD_OFFSET, BPF_CMD_KIND, BPF_TP_CMD_OFFSET, BPF_TP_UATTR_OFFSET, BpfCmdRecord,
-    is_batch,
-};
+pub use bpf::{BATCH_MAP_FD_OFFSET, BPF_CMD_KIND, BpfCmdRecord, is_batch};
 pub use config::*;
 pub use exec::*;
 pub use header::*;

@@ -2,7 +2,7 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, PerCpuArray, RingBuf},
 };
 use sensor_common::{
     ARGV_CAP, EventKind, ExecRecord, FilterReason, OPEN_DIR_CAP, OPEN_PATH_CAP, OPEN_PREFIX_MAX,
@@ -45,21 +45,6 @@ pub static SELF_HITS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Hook::SLO
 #[map]
 pub static FILTERED: PerCpuArray<u64> =
     PerCpuArray::with_max_entries(EventKind::SLOTS * FilterReason::SLOTS, 0);
-
-/// The caller's filename and argv pointers, kept from `sys_enter_execve(at)` for an exec that
-/// fails (its arguments are then read at `sys_exit_execve(at)`, from the caller's memory, which
-/// is still in place). A successful exec reads argv from the new stack instead, so nothing
-/// larger than two pointers is copied into this map per exec.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct ExecPointers {
-    pub filename: u64,
-    pub argv: u64,
-}
-
-/// [`ExecPointers`] by thread id, until the exec completes or fails.
-#[map]
-pub static PENDING_EXEC: LruHashMap<u32, ExecPointers> = LruHashMap::with_max_entries(4096, 0);
 
 /// argv being assembled. `slack` follows `pending.argv` so that a string read of a constant
 /// [`ARGV_CAP`] bytes at any offset below `ARGV_CAP` provably stays inside the value, which is

@@ -6,10 +6,6 @@ use aya_ebpf::{EbpfContext, programs::TracePointContext};
 /// header, `int __syscall_nr`, then `long ret`).
 pub const SYS_EXIT_RET: usize = 16;
 
-/// Offset of argument `i` of a `sys_enter_*` record: `SYS_ENTER_ARG0 + 8 * i`
-/// (`struct syscall_trace_enter`: the common header, `int __syscall_nr`, `unsigned long args[]`).
-pub const SYS_ENTER_ARG0: usize = 16;
-
 /// Reads the field of type `T` at `at`, the offset userspace found in the format file.
 ///
 /// When `at` is `USUAL`, the offset current kernels use, this is a plain load from the record:

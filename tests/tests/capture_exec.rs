@@ -102,6 +102,32 @@ fn hostile_argv_is_exact_or_flagged_and_failed_exec_is_reported() -> anyhow::Res
     assert_eq!(field_str(&event, "sensor.exec.errno"), Some("ENOENT"));
     assert_eq!(strings(&event, "process.args"), vec![missing.as_str(), "x"]);
 
+    // The same through execveat, whose arguments sit in other registers.
+    let missing_at = dir.join(unique("no-such-program-at-"));
+    let missing_at = missing_at.to_string_lossy().into_owned();
+    let path = std::ffi::CString::new(missing_at.as_str())?;
+    let arg0 = std::ffi::CString::new("execveat-arg0")?;
+    let arg1 = std::ffi::CString::new("y")?;
+    let argv = [arg0.as_ptr(), arg1.as_ptr(), std::ptr::null()];
+    let envp = [std::ptr::null::<libc::c_char>()];
+    // SAFETY: NUL-terminated strings and NULL-terminated arrays that outlive the call; the
+    // path does not exist, so the call returns instead of replacing the test process.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            0,
+        )
+    };
+    assert_eq!(rc, -1);
+    let event = exec_of(&mut sensor, &missing_at)?;
+    assert_eq!(field_str(&event, "event.outcome"), Some("failure"));
+    assert_eq!(field_str(&event, "sensor.exec.errno"), Some("ENOENT"));
+    assert_eq!(strings(&event, "process.args"), vec!["execveat-arg0", "y"]);
+
     sensor.stop()?;
     std::fs::remove_dir_all(dir)?;
     Ok(())

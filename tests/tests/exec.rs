@@ -51,10 +51,19 @@ fn exec_of_a_unique_program_is_reported_and_sigterm_detaches() -> anyhow::Result
     );
     let status = sensor.stop()?;
     assert!(status.success(), "sensor exited with {status:?}");
-    let remaining: Vec<u32> = loaded_prog_ids()
-        .into_iter()
-        .filter(|id| ids_before.contains(id))
-        .collect();
+    // The kernel frees a detached program (and its id) after an RCU grace period, which can end
+    // a moment after the process that held it has exited.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let remaining = loop {
+        let remaining: Vec<u32> = loaded_prog_ids()
+            .into_iter()
+            .filter(|id| ids_before.contains(id))
+            .collect();
+        if remaining.is_empty() || std::time::Instant::now() > deadline {
+            break remaining;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert!(
         remaining.is_empty(),
         "programs still loaded after exit: {remaining:?}"

@@ -1,14 +1,15 @@
 //! `bpf()` calls by other processes that get a handle on, or change, a BPF object: the raw
 //! material of the self-protection alerts. Only capture and the own-pid filter happen here;
 //! whether the object is the sensor's is decided in userspace, which knows its ids.
+//!
+//! Captured at the call's exit, from the saved registers and the caller's unchanged memory: an
+//! entry program would put every syscall of the host through the enter-tracepoint dispatch.
+//! A detach of this very program is not seen at its own exit, but the `LINK_GET_FD_BY_ID` or
+//! `PROG_GET_FD_BY_ID` that got the handle for it was, and the canary notices the silence.
 
-use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_user},
-    macros::tracepoint,
-    programs::TracePointContext,
-};
+use aya_ebpf::{helpers::bpf_probe_read_user, macros::tracepoint, programs::TracePointContext};
 use sensor_common::{
-    BATCH_MAP_FD_OFFSET, BPF_CMD_KIND, BPF_TP_CMD_OFFSET, BPF_TP_UATTR_OFFSET, BpfCmdRecord,
+    BATCH_MAP_FD_OFFSET, BPF_CMD_KIND, BpfCmdRecord,
     bpf::{cmd, own_id_key},
     canary::{Hook, tamper_drop},
     is_batch,
@@ -17,32 +18,33 @@ use sensor_common::{
 use crate::{
     config,
     emit::fill_header_raw,
+    kernel::{Syscall, current_syscall},
     maps::{OWN_IDS, SELF_HITS, TAMPER, TAMPER_DROPS},
 };
 
 #[inline(always)]
 fn count_self_bpf() {
-    if let Some(counter) = SELF_HITS.get_ptr_mut(Hook::BpfEnter as u32) {
+    if let Some(counter) = SELF_HITS.get_ptr_mut(Hook::BpfExit as u32) {
         // SAFETY: per-CPU slot.
         unsafe { *counter += 1 };
     }
 }
 
-// match-proto: sys_enter_bpf(int cmd, union bpf_attr *uattr, unsigned int size)
 #[tracepoint]
-pub fn sys_enter_bpf(ctx: TracePointContext) -> u32 {
-    // SAFETY: syscall tracepoint layout, checked against the format file by the loader.
-    let (command, uattr) = unsafe {
-        (
-            ctx.read_at::<u64>(BPF_TP_CMD_OFFSET).unwrap_or(u64::MAX),
-            ctx.read_at::<u64>(BPF_TP_UATTR_OFFSET).unwrap_or(0),
-        )
+pub fn sys_exit_bpf(_ctx: TracePointContext) -> u32 {
+    // bpf(int cmd, union bpf_attr *uattr, unsigned int size)
+    let Some(Syscall {
+        pid,
+        args: [command, uattr, _, _],
+        ..
+    }) = current_syscall()
+    else {
+        return 0;
     };
     let command = command as u32;
     if !cmd::watched(command) {
         return 0;
     }
-    let pid = (bpf_get_current_pid_tgid() >> 32) as u32;
     if pid == config::get().self_pid {
         // The liveness canary: the sensor's own (refused) call of a watched command.
         count_self_bpf();

@@ -2,13 +2,15 @@
 //! has loaded the new program: argv is read in one piece from the new stack
 //! (`mm->arg_start..arg_end`, as `/proc/PID/cmdline` shows it) and argc from the top of it. A
 //! failed one is emitted at `sys_exit_execve(at)`, with filename and argv read through the
-//! pointers `sys_enter_execve(at)` kept (the caller's memory is still in place then).
+//! pointers in the caller's saved registers (its memory is still in place then).
+//!
+//! There is no `sys_enter_*` program: while any is attached, every syscall of every task goes
+//! through the kernel's enter-tracepoint dispatch, which cost an open/close loop about 3%.
 
 use aya_ebpf::{
     EbpfContext,
     helpers::{
-        bpf_get_current_pid_tgid, bpf_probe_read_kernel_str_bytes, bpf_probe_read_user,
-        bpf_probe_read_user_str_bytes,
+        bpf_probe_read_kernel_str_bytes, bpf_probe_read_user, bpf_probe_read_user_str_bytes,
         generated::{
             bpf_probe_read_kernel, bpf_probe_read_user as probe_read_user_raw,
             bpf_probe_read_user_str,
@@ -26,64 +28,26 @@ use sensor_common::{
 use crate::{
     config,
     emit::{count_drop, current_pid, fill_header, output_wakeup_flags, wanted},
-    kernel::{current_task, read, stdio_kinds},
-    maps::{EVENTS, EXEC_OUT, EXEC_SCRATCH, ExecPointers, PENDING_EXEC},
-    tp::{self, SYS_ENTER_ARG0},
+    kernel::{current_syscall, current_task, read, stdio_kinds},
+    maps::{EVENTS, EXEC_OUT, EXEC_SCRATCH},
+    tp,
 };
 
-// match-proto: sys_enter_execve(const char *filename, const char *const *argv, ...)
-#[tracepoint]
-pub fn sys_enter_execve(ctx: TracePointContext) -> u32 {
-    let tp = &config::get().tp;
-    stage::<{ SYS_ENTER_ARG0 }, { SYS_ENTER_ARG0 + 8 }>(&ctx, tp.execve_filename, tp.execve_argv);
-    0
-}
-
-// match-proto: sys_enter_execveat(int fd, const char *filename, const char *const *argv, ...)
-#[tracepoint]
-pub fn sys_enter_execveat(ctx: TracePointContext) -> u32 {
-    let tp = &config::get().tp;
-    stage::<{ SYS_ENTER_ARG0 + 8 }, { SYS_ENTER_ARG0 + 16 }>(
-        &ctx,
-        tp.execveat_filename,
-        tp.execveat_argv,
-    );
-    0
-}
-
-/// A failed exec returns here with the staged arguments still present (a successful one was
-/// emitted, and its staging removed, at `sched_process_exec`).
+/// A failed exec returns here to the caller's unchanged memory (a successful one was emitted at
+/// `sched_process_exec`).
 #[tracepoint]
 pub fn sys_exit_execve(ctx: TracePointContext) -> u32 {
-    exit(&ctx);
+    // execve(const char *filename, const char *const *argv, const char *const *envp)
+    exit(&ctx, |[filename, argv, _, _]| (filename, argv));
     0
 }
 
 /// Same as [`sys_exit_execve`], for execveat.
 #[tracepoint]
 pub fn sys_exit_execveat(ctx: TracePointContext) -> u32 {
-    exit(&ctx);
+    // execveat(int fd, const char *filename, const char *const *argv, ...)
+    exit(&ctx, |[_, filename, argv, _]| (filename, argv));
     0
-}
-
-/// Keeps the filename and argv pointers (at `filename_offset` and `argv_offset` of the record,
-/// usually `FILENAME` and `ARGV`: see [`tp::field`]).
-#[inline(always)]
-fn stage<const FILENAME: usize, const ARGV: usize>(
-    ctx: &TracePointContext,
-    filename_offset: u32,
-    argv_offset: u32,
-) {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    if argv_offset == 0 || !wanted((pid_tgid >> 32) as u32, EventKind::Exec) {
-        return;
-    }
-    let Some(argv) = tp::field::<u64, ARGV>(ctx, argv_offset) else {
-        return;
-    };
-    let filename = tp::field::<u64, FILENAME>(ctx, filename_offset).unwrap_or(0);
-    let tid = pid_tgid as u32;
-    let _ = PENDING_EXEC.insert(&tid, &ExecPointers { filename, argv }, 0);
 }
 
 /// Copies up to [`ARGV_CAP`] bytes of argv, each argument NUL-terminated.
@@ -131,17 +95,16 @@ fn read_argv(pending: &mut PendingExec, argv: *const *const u8) {
 /// into the record's name, argv into the per-CPU scratch (its string reads need slack beyond
 /// the capture limit), then only the used bytes of argv after the name.
 #[inline(always)]
-fn args_from_caller(record: &mut ExecRecord, staged: ExecPointers) {
+fn args_from_caller(record: &mut ExecRecord, filename: u64, argv: u64) {
     record.flags = 0;
     record.argc = 0;
     record.argv_len = 0;
     // SAFETY: reading a user string; faults return an error.
-    record.name_len = match unsafe {
-        bpf_probe_read_user_str_bytes(staged.filename as *const u8, name_buf(record))
-    } {
-        Ok(bytes) => bytes.len() as u32,
-        Err(_) => 0,
-    };
+    record.name_len =
+        match unsafe { bpf_probe_read_user_str_bytes(filename as *const u8, name_buf(record)) } {
+            Ok(bytes) => bytes.len() as u32,
+            Err(_) => 0,
+        };
     if record.name_len as usize >= PATH_CAP - 1 {
         record.flags |= EXEC_FILENAME_TRUNCATED;
     }
@@ -151,7 +114,7 @@ fn args_from_caller(record: &mut ExecRecord, staged: ExecPointers) {
     };
     // SAFETY: per-CPU scratch slot; nothing else runs on this CPU while we hold it.
     let p = unsafe { &mut (*scratch).pending };
-    read_argv(p, staged.argv as *const *const u8);
+    read_argv(p, argv as *const *const u8);
     record.argc = p.argc;
     record.flags |= p.flags;
     let argv_len = p.argv_len;
@@ -181,8 +144,8 @@ fn argv_dst(record: &mut ExecRecord) -> *mut u8 {
 
 /// Reads argv of the program just loaded from its stack: the strings lie back to back,
 /// NUL-terminated, between `mm->arg_start` and `mm->arg_end`, and `argc` is the first word at
-/// `mm->start_stack`. One bounded read replaces a read per argument at `sys_enter_execve` and
-/// the copy of a 4.6 KiB staging value through a hash map. For a script this is the argv the
+/// `mm->start_stack`. One bounded read, instead of a read per argument through the caller's
+/// pointers. For a script this is the argv the
 /// kernel built (interpreter, script, arguments), as `/proc/PID/cmdline` and `ps` show it.
 #[inline(always)]
 fn args_from_stack(record: &mut ExecRecord, k: &KernelOffsets, mm: u64) {
@@ -305,21 +268,23 @@ fn group_and_session(k: &KernelOffsets, task: u64) -> (u32, u32) {
     (id(PIDTYPE_PGID), id(PIDTYPE_SID))
 }
 
-fn exit(ctx: &TracePointContext) {
-    let tid = bpf_get_current_pid_tgid() as u32;
+/// Reports a failed exec, its filename and argv pointers chosen by `pick` from the syscall's
+/// arguments.
+#[inline(always)]
+fn exit(ctx: &TracePointContext, pick: impl FnOnce([u64; 4]) -> (u64, u64)) {
     let cfg = config::get();
     let ret = tp::syscall_ret(ctx, cfg.tp.sys_exit_ret).unwrap_or(0);
+    // Success was reported at `sched_process_exec`.
     if ret >= 0 {
-        // Success: `sched_process_exec` reported it and forgot the staged pointers (under the
-        // caller's thread id, which is what it had then).
         return;
     }
-    let Some(staged) = PENDING_EXEC.get_ptr(&tid) else {
+    let Some(call) = current_syscall() else {
         return;
     };
-    // SAFETY: a map value of the right type, copied out before removal.
-    let staged = unsafe { *staged };
-    let _ = PENDING_EXEC.remove(&tid);
+    if !wanted(call.pid, EventKind::Exec) {
+        return;
+    }
+    let (filename, argv) = pick(call.args);
     let Some(record) = EXEC_OUT.get_ptr_mut(0) else {
         count_drop(EventKind::Exec);
         return;
@@ -328,7 +293,7 @@ fn exit(ctx: &TracePointContext) {
     let record = unsafe { &mut *record };
     fill_header(&mut record.header, EventKind::Exec, 0);
     record.result = ret as i32;
-    args_from_caller(record, staged);
+    args_from_caller(record, filename, argv);
     fill_task(record, false);
     submit(record);
 }
@@ -362,9 +327,6 @@ fn submit(record: &mut ExecRecord) {
 pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     let cfg = config::get();
     // The thread that called execve: a non-leader thread's exec takes over the leader's pid.
-    let old_pid: u32 = tp::field::<u32, 16>(&ctx, cfg.tp.exec_old_pid).unwrap_or(0);
-    // Only a failed exec needs the staged pointers (they point into the old memory anyway).
-    let _ = PENDING_EXEC.remove(&old_pid);
     if cfg.tp.exec_filename_loc == 0 || !wanted(current_pid(), EventKind::Exec) {
         return 0;
     }

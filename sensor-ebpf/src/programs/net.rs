@@ -14,8 +14,8 @@ use sensor_common::{
 
 use crate::{
     config,
-    emit::{count_drop, count_filtered, current_pid, fill_header, own_call, wakeup_flags, wanted},
-    kernel::{Sock, current_task, file_sock, read, sock_ends, syscall_args, task_file},
+    emit::{count_drop, count_filtered, fill_header, own_call, wakeup_flags, wanted},
+    kernel::{Sock, current_syscall, current_task_pid, file_sock, read, sock_ends, task_file},
     maps::EVENTS,
     tp,
 };
@@ -27,14 +27,14 @@ const EINPROGRESS: i64 = 115;
 #[tracepoint]
 pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     // The sensor's own connects are counted for the liveness canary, not reported.
-    let pid = current_pid();
-    if own_call(pid, Hook::ConnectExit) || !wanted(pid, EventKind::Connect) {
+    let Some(call) = current_syscall() else {
+        return 0;
+    };
+    if own_call(call.pid, Hook::ConnectExit) || !wanted(call.pid, EventKind::Connect) {
         return 0;
     }
     // connect(int fd, struct sockaddr *uservaddr, int addrlen)
-    let Some([fd, addr, addrlen, _]) = syscall_args() else {
-        return 0;
-    };
+    let [fd, addr, addrlen, _] = call.args;
     let Some((family, port, addr)) = destination(addr, addrlen as i32) else {
         return 0;
     };
@@ -59,7 +59,7 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     record._pad = 0;
     record._pad2 = 0;
     let k = cfg.k;
-    match socket_of(&k, fd as i32) {
+    match socket_of(&k, call.task, fd as i32) {
         Some(sock) => {
             record.sock_type = sock.sock_type;
             record.protocol = protocol(&k, sock.sk);
@@ -107,13 +107,13 @@ fn destination(addr: u64, addrlen: i32) -> Option<(u16, u16, [u8; 16])> {
     Some((family, port, remote))
 }
 
-/// The socket behind `fd` of the current task.
+/// The socket behind `fd` of `task`.
 #[inline(always)]
-fn socket_of(k: &KernelOffsets, fd: i32) -> Option<Sock> {
+fn socket_of(k: &KernelOffsets, task: u64, fd: i32) -> Option<Sock> {
     if fd < 0 {
         return None;
     }
-    file_sock(k, task_file(k, current_task(), fd as u32)?)
+    file_sock(k, task_file(k, task, fd as u32)?)
 }
 
 #[inline(always)]
@@ -142,11 +142,15 @@ fn accept(ctx: &TracePointContext) {
     let cfg = config::get();
     let ret = tp::syscall_ret(ctx, cfg.tp.sys_exit_ret).unwrap_or(-1);
     // A failed accept (EAGAIN on a non-blocking listener, mostly) is not a connection.
-    if ret < 0 || !wanted(current_pid(), EventKind::Accept) {
+    if ret < 0 {
+        return;
+    }
+    let (task, pid) = current_task_pid();
+    if !wanted(pid, EventKind::Accept) {
         return;
     }
     let k = cfg.k;
-    let Some(file) = task_file(&k, current_task(), ret as u32) else {
+    let Some(file) = task_file(&k, task, ret as u32) else {
         return;
     };
     let Some(sock) = file_sock(&k, file) else {

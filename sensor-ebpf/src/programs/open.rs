@@ -23,10 +23,8 @@ use sensor_common::{
 
 use crate::{
     config,
-    emit::{
-        count_drop, count_filtered, current_pid, fill_header, output_wakeup_flags, own_call, wanted,
-    },
-    kernel::syscall_args,
+    emit::{count_drop, count_filtered, fill_header, output_wakeup_flags, own_call, wanted},
+    kernel::{Syscall, current_syscall},
     maps::{CollapseKey, EVENTS, OPEN_OUT, OPEN_PREFIXES, OPEN_RECENT, OPEN_RECENT_SLOTS},
     tp,
 };
@@ -39,8 +37,12 @@ const O_TRUNC: u32 = 0o1000;
 #[tracepoint]
 pub fn sys_exit_open(ctx: TracePointContext) -> u32 {
     // open(const char *filename, int flags, umode_t mode)
-    if let Some([path, flags, mode, _]) = syscall_args() {
-        let pid = current_pid();
+    if let Some(Syscall {
+        pid,
+        args: [path, flags, mode, _],
+        ..
+    }) = current_syscall()
+    {
         capture(&ctx, pid, AT_FDCWD, path, flags as u32, mode as u32, 0);
     }
     0
@@ -48,26 +50,30 @@ pub fn sys_exit_open(ctx: TracePointContext) -> u32 {
 
 #[tracepoint]
 pub fn sys_exit_openat(ctx: TracePointContext) -> u32 {
+    let Some(Syscall { pid, args, .. }) = current_syscall() else {
+        return 0;
+    };
     // The sensor's own opens are not reported, but counted first for the liveness canary.
-    let pid = current_pid();
     if own_call(pid, Hook::OpenatExit) {
         return 0;
     }
     // openat(int dfd, const char *filename, int flags, umode_t mode)
-    if let Some([dfd, path, flags, mode]) = syscall_args() {
-        capture(&ctx, pid, dfd as i32, path, flags as u32, mode as u32, 0);
-    }
+    let [dfd, path, flags, mode] = args;
+    capture(&ctx, pid, dfd as i32, path, flags as u32, mode as u32, 0);
     0
 }
 
 #[tracepoint]
 pub fn sys_exit_openat2(ctx: TracePointContext) -> u32 {
-    let pid = current_pid();
+    let Some(Syscall { pid, args, .. }) = current_syscall() else {
+        return 0;
+    };
     if own_call(pid, Hook::Openat2Exit) {
         return 0;
     }
     // openat2(int dfd, const char *filename, struct open_how *how, size_t usize)
-    if let Some([dfd, path, how, _]) = syscall_args() {
+    let [dfd, path, how, _] = args;
+    {
         // struct open_how { u64 flags; u64 mode; u64 resolve; } (uapi, stable).
         // SAFETY: user memory probe read.
         let how: [u64; 2] =
@@ -88,10 +94,15 @@ pub fn sys_exit_openat2(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sys_exit_creat(ctx: TracePointContext) -> u32 {
     // creat(const char *pathname, umode_t mode)
-    if let Some([path, mode, _, _]) = syscall_args() {
+    if let Some(Syscall {
+        pid,
+        args: [path, mode, _, _],
+        ..
+    }) = current_syscall()
+    {
         capture(
             &ctx,
-            current_pid(),
+            pid,
             AT_FDCWD,
             path,
             O_CREAT | O_WRONLY | O_TRUNC,

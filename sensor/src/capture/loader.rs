@@ -15,9 +15,7 @@ use super::offsets::{self, OffsetsError};
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sensor"));
 
 /// Each classic-tracepoint program, and the tracepoint it attaches to.
-const TRACEPOINTS: [(&str, &str, &str); 14] = [
-    ("sys_enter_execve", "syscalls", "sys_enter_execve"),
-    ("sys_enter_execveat", "syscalls", "sys_enter_execveat"),
+const TRACEPOINTS: [(&str, &str, &str); 12] = [
     ("sys_exit_execve", "syscalls", "sys_exit_execve"),
     ("sys_exit_execveat", "syscalls", "sys_exit_execveat"),
     ("sched_process_exec", "sched", "sched_process_exec"),
@@ -29,7 +27,7 @@ const TRACEPOINTS: [(&str, &str, &str); 14] = [
     ("sys_exit_openat", "syscalls", "sys_exit_openat"),
     ("sys_exit_openat2", "syscalls", "sys_exit_openat2"),
     ("sys_exit_creat", "syscalls", "sys_exit_creat"),
-    ("sys_enter_bpf", "syscalls", "sys_enter_bpf"),
+    ("sys_exit_bpf", "syscalls", "sys_exit_bpf"),
 ];
 
 /// Raw-tracepoint programs (they see the tracepoint's task pointers), and their tracepoint.
@@ -127,14 +125,6 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
     for (program, category, name) in TRACEPOINTS {
         if offsets::LEGACY_SYSCALLS.contains(&name) && !offsets::has_syscall_tracepoint(name) {
             tracing::debug!(name, "tracepoint absent on this architecture; not attached");
-            continue;
-        }
-        if name == "sys_enter_bpf" && !offsets::bpf_layout_matches() {
-            // Self-protection loses its bpf() alerts; capture itself is unaffected.
-            tracing::warn!(
-                name,
-                "unexpected tracepoint layout; bpf() tamper alerts are off"
-            );
             continue;
         }
         let attach_error = |source| LoadError::Attach {

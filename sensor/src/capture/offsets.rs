@@ -29,14 +29,6 @@ pub fn has_syscall_tracepoint(name: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether `syscalls:sys_enter_bpf` has `cmd` and `uattr` where the eBPF side reads them.
-pub fn bpf_layout_matches() -> bool {
-    Format::read("syscalls", "sys_enter_bpf").is_ok_and(|f| {
-        f.offset("cmd").ok() == u32::try_from(sensor_common::BPF_TP_CMD_OFFSET).ok()
-            && f.offset("uattr").ok() == u32::try_from(sensor_common::BPF_TP_UATTR_OFFSET).ok()
-    })
-}
-
 /// Why the layouts could not be determined.
 #[derive(Debug, Error)]
 pub enum OffsetsError {
@@ -61,8 +53,6 @@ pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
     let sys = |name: &str| Format::read("syscalls", name);
     let exec = Format::read("sched", "sched_process_exec")?;
     let exit = Format::read("sched", "sched_process_exit")?;
-    let execve = sys("sys_enter_execve")?;
-    let execveat = sys("sys_enter_execveat")?;
     let mut ret = None;
     let legacy_exits = ["sys_exit_open", "sys_exit_creat"]
         .into_iter()
@@ -76,13 +66,9 @@ pub fn tracepoints() -> Result<TracepointOffsets, OffsetsError> {
     }
     Ok(TracepointOffsets {
         exec_filename_loc: exec.offset("filename")?,
-        exec_old_pid: exec.offset("old_pid")?,
-        execve_filename: execve.offset("filename")?,
-        execve_argv: execve.offset("argv")?,
-        execveat_filename: execveat.offset("filename")?,
-        execveat_argv: execveat.offset("argv")?,
         sys_exit_ret: ret.unwrap_or(0),
         exit_group_dead: exit.offset("group_dead").unwrap_or(ABSENT),
+        _pad: 0,
     })
 }
 

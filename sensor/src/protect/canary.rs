@@ -9,8 +9,7 @@
 //! (a read-only open under a default ignored prefix, a connect that is not inet), instead of
 //! reporting a periodic open and connect that could pass for a beacon; nothing is sent.
 //!
-//! A hook that does not move at start-up (not attached on this kernel, e.g. `sys_enter_bpf` with
-//! an unexpected layout) is left out rather than reported as silenced forever. Other threads of
+//! A hook that does not move at start-up (not attached on this kernel) is left out rather than reported as silenced forever. Other threads of
 //! the sensor can only add counts, and only through a hook that runs, so they can hide nothing.
 //!
 //! Hooks without a canary, and why: `sched_process_exec`, `sys_exit_execve(at)` and
@@ -220,7 +219,7 @@ fn provoke() -> [bool; HOOKS] {
             std::mem::size_of_val(&attr),
         )
     };
-    set(Hook::BpfEnter);
+    set(Hook::BpfExit);
     made
 }
 
@@ -281,11 +280,11 @@ mod tests {
     #[test]
     fn unwatched_hooks_are_never_judged() {
         let mut watched = [true; HOOKS];
-        watched[Hook::BpfEnter as usize] = false;
+        watched[Hook::BpfExit as usize] = false;
         let mut silenced = [false; HOOKS];
         let report = judge(&watched, &mut silenced, &[false; HOOKS], &[true; HOOKS]);
-        assert!(!report.newly_silenced.contains(&Hook::BpfEnter));
-        assert!(report.states.iter().all(|s| s.hook != Hook::BpfEnter));
+        assert!(!report.newly_silenced.contains(&Hook::BpfExit));
+        assert!(report.states.iter().all(|s| s.hook != Hook::BpfExit));
         assert_eq!(report.newly_silenced.len(), HOOKS - 1);
     }
 
