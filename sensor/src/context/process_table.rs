@@ -167,6 +167,17 @@ impl ProcessTable {
         info
     }
 
+    /// Removes the record of `pid` and returns it, so that a caller replacing it holds the
+    /// only reference when nothing else does and can update it without a copy
+    /// (`Arc::unwrap_or_clone`); the caller inserts the new record.
+    pub fn take(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
+        let entry = self.map.remove(&pid)?;
+        self.stats
+            .live_entries
+            .store(self.map.len() as u64, Ordering::Relaxed);
+        Some(entry.info)
+    }
+
     /// Marks `pid` exited at `now_ns` (boot clock) and schedules its removal.
     pub fn mark_exited(
         &mut self,
@@ -177,11 +188,13 @@ impl ProcessTable {
     ) -> Option<Arc<ProcessInfo>> {
         let entry = self.map.get_mut(&pid)?;
         if !entry.info.exited {
-            let mut info = ProcessInfo::clone(&entry.info);
+            // In place when the table holds the only reference (the usual case for a program
+            // with no children); a copy when anything else does, so that a shared record never
+            // changes under its holder (the renderer's cache keys on the address).
+            let info = Arc::make_mut(&mut entry.info);
             info.exited = true;
             info.end_unix_ns = Some(end_unix_ns);
             info.exit_code = Some(exit_code);
-            entry.info = Arc::new(info);
             self.exited.push_back((
                 now_ns.saturating_add(self.retention_ns),
                 pid,

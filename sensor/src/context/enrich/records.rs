@@ -130,7 +130,10 @@ impl Enricher {
         if exec.result != 0 {
             return base;
         }
-        let mut info = ProcessInfo::clone(&base);
+        // `base` is the table's record of this pid: out of the table, it is usually the only
+        // reference, and the new image is written over it without copying the old one.
+        drop(self.table.take(h.pid));
+        let mut info = Arc::unwrap_or_clone(base);
         if from_table {
             info.exec_count = info.exec_count.saturating_add(1);
             info.previous_executable = Some(std::mem::take(&mut info.executable));

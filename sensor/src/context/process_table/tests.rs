@@ -56,6 +56,27 @@ fn pid_reuse_replaces_the_entry() {
 }
 
 #[test]
+fn a_record_held_elsewhere_is_not_changed_by_its_exit_or_a_take() {
+    let mut table = ProcessTable::new(100, 1_000);
+    let held = table.insert(record(7, 1));
+    let exited = table.mark_exited(7, 10, 10, 0).expect("known");
+    assert!(exited.exited);
+    assert!(!held.exited, "the holder's record changed under it");
+    assert!(!Arc::ptr_eq(&held, &exited));
+
+    // Held by the table alone: updated in place, same allocation.
+    table.insert(record(8, 1));
+    let address = Arc::as_ptr(table.peek(8).expect("present"));
+    let exited = table.mark_exited(8, 10, 10, 0).expect("known");
+    assert_eq!(Arc::as_ptr(&exited), address);
+
+    let taken = table.take(7).expect("present");
+    assert!(taken.pid == 7 && taken.exited);
+    assert!(table.peek(7).is_none());
+    assert!(table.take(7).is_none());
+}
+
+#[test]
 fn exited_entries_are_kept_for_the_retention_then_removed() {
     let mut table = ProcessTable::new(100, 1_000);
     table.insert(record(9, 1));
