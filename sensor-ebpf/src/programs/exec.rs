@@ -5,7 +5,8 @@
 //! pointers in the caller's saved registers (its memory is still in place then).
 //!
 //! There is no `sys_enter_*` program: while any is attached, every syscall of every task goes
-//! through the kernel's enter-tracepoint dispatch, which cost an open/close loop about 3%.
+//! through the kernel's enter-tracepoint dispatch, which cost an open/close loop
+//! several percent.
 
 use aya_ebpf::{
     EbpfContext,
