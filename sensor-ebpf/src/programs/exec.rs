@@ -146,8 +146,8 @@ fn argv_dst(record: &mut ExecRecord) -> *mut u8 {
 /// Reads argv of the program just loaded from its stack: the strings lie back to back,
 /// NUL-terminated, between `mm->arg_start` and `mm->arg_end`, and `argc` is the first word at
 /// `mm->start_stack`. One bounded read, instead of a read per argument through the caller's
-/// pointers. For a script this is the argv the
-/// kernel built (interpreter, script, arguments), as `/proc/PID/cmdline` and `ps` show it.
+/// pointers. For a script this is the argv the kernel built (interpreter, script, arguments),
+/// as `/proc/PID/cmdline` and `ps` show it.
 #[inline(always)]
 fn args_from_stack(record: &mut ExecRecord, k: &KernelOffsets, mm: u64) {
     let start: u64 = read(mm, k.mm_arg_start).unwrap_or(0);
@@ -327,7 +327,6 @@ fn submit(record: &mut ExecRecord) {
 #[tracepoint]
 pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     let cfg = config::get();
-    // The thread that called execve: a non-leader thread's exec takes over the leader's pid.
     if cfg.tp.exec_filename_loc == 0 || !wanted(current_pid(), EventKind::Exec) {
         return 0;
     }

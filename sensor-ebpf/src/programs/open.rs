@@ -73,21 +73,18 @@ pub fn sys_exit_openat2(ctx: TracePointContext) -> u32 {
     }
     // openat2(int dfd, const char *filename, struct open_how *how, size_t usize)
     let [dfd, path, how, _] = args;
-    {
-        // struct open_how { u64 flags; u64 mode; u64 resolve; } (uapi, stable).
-        // SAFETY: user memory probe read.
-        let how: [u64; 2] =
-            unsafe { bpf_probe_read_user(how as *const [u64; 2]) }.unwrap_or([0; 2]);
-        capture(
-            &ctx,
-            pid,
-            dfd as i32,
-            path,
-            how[0] as u32,
-            how[1] as u32,
-            OPEN_VIA_OPENAT2,
-        );
-    }
+    // struct open_how { u64 flags; u64 mode; u64 resolve; } (uapi, stable).
+    // SAFETY: user memory probe read.
+    let how: [u64; 2] = unsafe { bpf_probe_read_user(how as *const [u64; 2]) }.unwrap_or([0; 2]);
+    capture(
+        &ctx,
+        pid,
+        dfd as i32,
+        path,
+        how[0] as u32,
+        how[1] as u32,
+        OPEN_VIA_OPENAT2,
+    );
     0
 }
 

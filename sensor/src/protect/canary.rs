@@ -9,8 +9,9 @@
 //! (a read-only open under a default ignored prefix, a connect that is not inet), instead of
 //! reporting a periodic open and connect that could pass for a beacon; nothing is sent.
 //!
-//! A hook that does not move at start-up (not attached on this kernel) is left out rather than reported as silenced forever. Other threads of
-//! the sensor can only add counts, and only through a hook that runs, so they can hide nothing.
+//! A hook that does not move at start-up (not attached on this kernel) is left out rather than
+//! reported as silenced forever. Other threads of the sensor can only add counts, and only
+//! through a hook that runs, so they can hide nothing.
 //!
 //! Hooks without a canary, and why: `sched_process_exec`, `sys_exit_execve(at)` and
 //! `sched_process_fork`/`sched_process_exit` would need the sensor to start a program every
