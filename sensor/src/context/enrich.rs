@@ -21,7 +21,7 @@ use super::cgroupfs::CgroupIndex;
 use super::container::ContainerCache;
 use super::host;
 use super::kubernetes::PodNames;
-use super::model::{ContainerInfo, EnrichedEvent, HostInfo, ProcessInfo};
+use super::model::{ContainerInfo, EnrichedEvent, HostInfo, Lineage, ProcessInfo};
 use super::proc_seed::Procfs;
 use super::process_table::{ProcessTable, TableStats};
 use super::users::Users;
@@ -81,7 +81,25 @@ pub struct Enricher {
     now_ns: u64,
     /// The pid of the event being enriched when it is known to have exited already.
     gone: Option<u32>,
+    /// Lineages computed from the current version of the table.
+    lineages: LineageCache,
+    /// Calls of `load`, to tell a lineage answered by the table alone.
+    loads_tried: u64,
 }
+
+/// Lineages by the acting record's `Arc` address, valid for one version of the process table.
+/// An open or connect storm asks for the same lineage on every event, and resolving it (a
+/// table lookup per related process and a reference to each) was a tenth of the daemon's time
+/// there. Each entry keeps its record, so that the address cannot be reused while cached.
+#[derive(Debug, Default)]
+struct LineageCache {
+    version: u64,
+    entries: HashMap<usize, (Arc<ProcessInfo>, Arc<Lineage>), ahash::RandomState>,
+}
+
+/// Lineages kept at most for one version of the table (it changes with every fork and exec, so
+/// only a quiet table lets the cache grow).
+const MAX_LINEAGES: usize = 1024;
 
 impl Enricher {
     /// A stage with an empty table; call [`Enricher::seed`] once the probes are attached.
@@ -106,6 +124,8 @@ impl Enricher {
             budget: 0,
             now_ns: 0,
             gone: None,
+            lineages: LineageCache::default(),
+            loads_tried: 0,
         }
     }
 
@@ -212,19 +232,51 @@ impl Enricher {
             | EventBody::ExeDeleted(_) => self.acting(h, h.pid),
         };
         let process = self.refresh_container(process, h);
-        let parent = self.parent_of(&process);
-        let ancestors = self.ancestors(&process, parent.as_ref());
-        let group_leader = self.leader(&process, process.pgid);
-        let session_leader = self.leader(&process, process.sid);
+        let lineage = self.lineage(&process);
         EnrichedEvent {
             event,
             process,
+            lineage,
+            host: Arc::clone(&self.host),
+        }
+    }
+
+    /// The processes related to `process`: the one computed for an earlier event of the same
+    /// record while the table has not changed since, else computed now.
+    fn lineage(&mut self, process: &Arc<ProcessInfo>) -> Arc<Lineage> {
+        let version = self.table.version();
+        if self.lineages.version != version {
+            self.lineages.version = version;
+            self.lineages.entries.clear();
+        }
+        let key = Arc::as_ptr(process) as usize;
+        if let Some((cached, lineage)) = self.lineages.entries.get(&key)
+            && Arc::ptr_eq(cached, process)
+        {
+            return Arc::clone(lineage);
+        }
+        let loads_before = self.loads_tried;
+        let parent = self.parent_of(process);
+        let ancestors = self.ancestors(process, parent.as_ref());
+        let group_leader = self.leader(process, process.pgid);
+        let session_leader = self.leader(process, process.sid);
+        let lineage = Arc::new(Lineage {
             parent,
             ancestors,
             group_leader,
             session_leader,
-            host: Arc::clone(&self.host),
+        });
+        // Only what the table alone answered: a `/proc` read (or a skipped retry of one)
+        // depends on the moment, not on the table.
+        if self.loads_tried == loads_before && self.table.version() == version {
+            if self.lineages.entries.len() >= MAX_LINEAGES {
+                self.lineages.entries.clear();
+            }
+            self.lineages
+                .entries
+                .insert(key, (Arc::clone(process), Arc::clone(&lineage)));
         }
+        lineage
     }
 
     /// The live record of `pid`, read from `/proc` or built from the header when unknown.
@@ -258,6 +310,7 @@ impl Enricher {
     }
 
     fn load(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
+        self.loads_tried += 1;
         if self.budget == 0 || self.gone == Some(pid) {
             return None;
         }

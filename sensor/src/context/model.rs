@@ -128,7 +128,18 @@ pub struct EnrichedEvent {
     pub event: Event,
     /// The acting process.
     pub process: Arc<ProcessInfo>,
-    /// Its parent, when known.
+    /// The processes related to it.
+    pub lineage: Arc<Lineage>,
+    /// The host.
+    pub host: Arc<HostInfo>,
+}
+
+/// The processes related to an acting process. One value is shared by all the events of that
+/// process while the process table stays unchanged, so an event carries one reference
+/// instead of one per related process.
+#[derive(Debug, Clone, Default)]
+pub struct Lineage {
+    /// The parent, when known.
     pub parent: Option<Arc<ProcessInfo>>,
     /// Ancestors from the grandparent upward, nearest first, up to (and including) pid 1 or the
     /// process's container init, or until parent plus ancestors reach the configured depth
@@ -139,6 +150,4 @@ pub struct EnrichedEvent {
     pub group_leader: Option<Arc<ProcessInfo>>,
     /// The session leader, when known.
     pub session_leader: Option<Arc<ProcessInfo>>,
-    /// The host.
-    pub host: Arc<HostInfo>,
 }

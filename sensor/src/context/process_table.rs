@@ -57,12 +57,18 @@ pub fn entity_id(host_id: &str, pid: u32, start_boot_ns: u64, tick_ns: u64) -> S
     format!("{h:016x}")
 }
 
-/// Hashes pids by one multiplication (Fibonacci hashing): pids are small distinct integers, so
-/// SipHash's flooding resistance buys nothing here (a process can only choose its pid by
-/// exhausting the pid space), and the top bits hashbrown uses for its control bytes still
-/// vary.
+/// Hashes a pid to itself in the low bits and to a multiplicative hash in the top seven, the
+/// bits hashbrown keeps in its control bytes. hashbrown places a key by the low bits, so pids
+/// handed out one after another sit in neighbouring buckets: a fork-heavy host touches a few
+/// hot cache lines and pages instead of a random bucket of a multi-megabyte table per new
+/// process. The top bits keep the control-byte filter working, and SipHash's flooding
+/// resistance buys nothing here: a process cannot choose its pid short of exhausting the pid
+/// space.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PidHasher(u64);
+
+/// The top seven bits of a 64-bit hash, which hashbrown stores in its control bytes.
+const CONTROL_BITS: u64 = 0x7f << 57;
 
 impl Hasher for PidHasher {
     fn finish(&self) -> u64 {
@@ -76,7 +82,8 @@ impl Hasher for PidHasher {
     }
 
     fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let n = u64::from(n);
+        self.0 = n | (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) & CONTROL_BITS);
     }
 }
 
@@ -94,6 +101,8 @@ struct Entry {
 pub struct ProcessTable {
     map: PidMap<Entry>,
     use_clock: u64,
+    /// Moves on every change of a record or of the set of records (see [`ProcessTable::version`]).
+    version: u64,
     /// (removal deadline in boot ns, pid, start time of the exited process).
     exited: VecDeque<(u64, u32, i128)>,
     max: usize,
@@ -111,6 +120,7 @@ impl ProcessTable {
                 BuildHasherDefault::default(),
             ),
             use_clock: 0,
+            version: 0,
             exited: VecDeque::new(),
             max: max.max(64),
             retention_ns,
@@ -141,6 +151,12 @@ impl ProcessTable {
         Some(Arc::clone(&entry.info))
     }
 
+    /// A number that changes whenever a record is added, replaced, updated or removed: what was
+    /// derived from the records alone is still true while it stays the same.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// The record of `pid` without touching its recency.
     pub fn peek(&self, pid: u32) -> Option<&Arc<ProcessInfo>> {
         self.map.get(&pid).map(|e| &e.info)
@@ -154,6 +170,7 @@ impl ProcessTable {
     /// Inserts or replaces the record of `info.pid`.
     pub fn insert(&mut self, info: Arc<ProcessInfo>) -> Arc<ProcessInfo> {
         self.use_clock += 1;
+        self.version += 1;
         let entry = Entry {
             info: Arc::clone(&info),
             last_used: self.use_clock,
@@ -172,6 +189,7 @@ impl ProcessTable {
     /// (`Arc::unwrap_or_clone`); the caller inserts the new record.
     pub fn take(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
         let entry = self.map.remove(&pid)?;
+        self.version += 1;
         self.stats
             .live_entries
             .store(self.map.len() as u64, Ordering::Relaxed);
@@ -188,6 +206,7 @@ impl ProcessTable {
     ) -> Option<Arc<ProcessInfo>> {
         let entry = self.map.get_mut(&pid)?;
         if !entry.info.exited {
+            self.version += 1;
             // In place when the table holds the only reference (the usual case for a program
             // with no children); a copy when anything else does, so that a shared record never
             // changes under its holder (the renderer's cache keys on the address).
@@ -218,6 +237,7 @@ impl ProcessTable {
                 .is_some_and(|e| e.info.exited && e.info.start_unix_ns == start)
             {
                 self.map.remove(&pid);
+                self.version += 1;
                 self.stats.expired.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -238,6 +258,7 @@ impl ProcessTable {
         for (_, pid) in ages.get(..cut).unwrap_or_default() {
             self.map.remove(pid);
         }
+        self.version += 1;
         self.stats
             .evictions
             .fetch_add(cut as u64, Ordering::Relaxed);

@@ -148,18 +148,25 @@ impl FieldSource for LiveEvent<'_> {
             Field::ParentExecutable
             | Field::ParentName
             | Field::ParentCommandLine
-            | Field::ParentEntityId => {
-                parent_field(ev.parent.as_deref()?, field, &self.parent_command_line)
-            }
+            | Field::ParentEntityId => parent_field(
+                ev.lineage.parent.as_deref()?,
+                field,
+                &self.parent_command_line,
+            ),
             Field::LauncherEntityId => {
                 // Not exec'd since its fork: still a copy of the program that forked it.
                 let forked =
                     (exec.is_none() && p.exec_count == 0).then_some(p.executable.as_slice());
-                let chain = ev.parent.iter().chain(&ev.ancestors).map(|a| Hop {
-                    executable: &a.executable,
-                    args: &a.args,
-                    entity_id: &a.entity_id,
-                });
+                let chain = ev
+                    .lineage
+                    .parent
+                    .iter()
+                    .chain(&ev.lineage.ancestors)
+                    .map(|a| Hop {
+                        executable: &a.executable,
+                        args: &a.args,
+                        entity_id: &a.entity_id,
+                    });
                 launcher(forked, chain).map(|id| EventValue::Str(Cow::Borrowed(id)))
             }
             Field::UserId => Some(owned_str(h.uid.to_string())),
@@ -212,7 +219,7 @@ impl FieldSource for LiveEvent<'_> {
             Field::Stdin => self.stdio(0),
             Field::Stdout => self.stdio(1),
             Field::Stderr => self.stdio(2),
-            Field::ParentStdin => ev.parent.as_deref().map(|parent| {
+            Field::ParentStdin => ev.lineage.parent.as_deref().map(|parent| {
                 EventValue::Str(Cow::Borrowed(crate::output::names::fd_kind(
                     parent.stdio[0],
                 )))

@@ -46,7 +46,7 @@ pub fn add_context(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
         _ => p,
     };
     process_fields(&mut process, image, "process", Detail::Full, &mut escaped);
-    if let Some(parent) = &e.parent {
+    if let Some(parent) = &e.lineage.parent {
         process.insert(
             "parent".into(),
             process_object(parent, "process.parent", Detail::Full, &mut escaped),
@@ -55,8 +55,8 @@ pub fn add_context(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
         process.insert("parent".into(), json!({ "pid": p.ppid }));
     }
     for (key, leader) in [
-        ("group_leader", &e.group_leader),
-        ("session_leader", &e.session_leader),
+        ("group_leader", &e.lineage.group_leader),
+        ("session_leader", &e.lineage.session_leader),
     ] {
         if let Some(leader) = leader {
             let name = if key == "group_leader" {
@@ -71,9 +71,10 @@ pub fn add_context(doc: &mut Map<String, Value>, e: &EnrichedEvent) {
         }
     }
     let chain: Vec<Value> = e
+        .lineage
         .parent
         .iter()
-        .chain(&e.ancestors)
+        .chain(&e.lineage.ancestors)
         .map(|a| process_object(a, "process.ancestors", Detail::Chain, &mut escaped))
         .collect();
     process.insert("ancestors".into(), Value::Array(chain));

@@ -187,6 +187,23 @@ impl<'a> Writer<'a> {
         self.comma = true;
     }
 
+    /// How many bytes the output holds (a mark for [`Writer::since`]).
+    pub fn mark(&self) -> usize {
+        self.out.len()
+    }
+
+    /// What was written since `mark`.
+    pub fn since(&self, mark: usize) -> &[u8] {
+        self.out.get(mark..).unwrap_or_default()
+    }
+
+    /// Writes `json`, tokens this writer produced earlier from the same state and that ended
+    /// with a completed value (a cached rendering of the rest of an object, say).
+    pub fn raw_tokens(&mut self, json: &[u8]) {
+        self.out.extend_from_slice(json);
+        self.comma = true;
+    }
+
     /// Writes a value whose text comes from `Display` (addresses, timestamps), as a string.
     pub fn display(&mut self, v: impl std::fmt::Display) {
         use std::io::Write as _;

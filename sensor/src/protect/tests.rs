@@ -3,7 +3,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
-use crate::context::{HostInfo, ProcessInfo};
+use crate::context::{HostInfo, Lineage, ProcessInfo};
 use crate::event::{Event, ExecEvent, Header, OpenEvent};
 
 const SENSOR: u32 = 777;
@@ -27,10 +27,12 @@ fn open(pid: u32, comm: &[u8], path: &[u8], flags: i32) -> EnrichedEvent {
             pid,
             ..ProcessInfo::default()
         }),
-        parent: None,
-        ancestors: Vec::new(),
-        group_leader: None,
-        session_leader: None,
+        lineage: Arc::new(Lineage {
+            parent: None,
+            ancestors: Vec::new(),
+            group_leader: None,
+            session_leader: None,
+        }),
         host: Arc::new(HostInfo::default()),
     }
 }

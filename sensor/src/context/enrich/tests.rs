@@ -140,12 +140,15 @@ fn seeded_processes_give_ancestry_to_new_children() {
         out.process.previous_executable.as_deref(),
         Some(&b"/bin/bash"[..])
     );
-    assert_eq!(out.parent.as_ref().map(|p| p.pid), Some(200));
+    assert_eq!(out.lineage.parent.as_ref().map(|p| p.pid), Some(200));
     assert_eq!(
-        out.parent.as_ref().and_then(|p| p.user_name.as_deref()),
+        out.lineage
+            .parent
+            .as_ref()
+            .and_then(|p| p.user_name.as_deref()),
         Some("alice")
     );
-    assert_eq!(pids(&out.ancestors), vec![100, 1]);
+    assert_eq!(pids(&out.lineage.ancestors), vec![100, 1]);
     // Seeded and forked records of one process agree on its identity.
     let seeded = e.table.peek(200).expect("bash").entity_id.clone();
     let tick_start = entity_id("feedc0de", 200, 90 * TICK, TICK);
@@ -220,8 +223,8 @@ fn a_younger_process_holding_the_parent_pid_is_not_the_parent() {
         0,
         EventBody::Open(OpenEvent::default()),
     ));
-    assert!(out.parent.is_none());
-    assert!(out.ancestors.is_empty());
+    assert!(out.lineage.parent.is_none());
+    assert!(out.lineage.ancestors.is_empty());
 }
 
 #[test]
@@ -240,8 +243,8 @@ fn ancestry_stops_at_the_depth_and_at_a_container_init() {
         EventBody::Open(OpenEvent::default()),
     ));
     // Parent plus three ancestors: four entries in all.
-    assert_eq!(out.parent.as_ref().map(|p| p.pid), Some(11));
-    assert_eq!(pids(&out.ancestors), vec![10, 9, 8]);
+    assert_eq!(out.lineage.parent.as_ref().map(|p| p.pid), Some(11));
+    assert_eq!(pids(&out.lineage.ancestors), vec![10, 9, 8]);
 
     let scope = format!("/system.slice/docker-{ID}.scope");
     let fake = Fake::new("container");
@@ -269,9 +272,9 @@ fn ancestry_stops_at_the_depth_and_at_a_container_init() {
         out.process.container.as_ref().map(|c| c.id.as_str()),
         Some(ID)
     );
-    assert_eq!(out.parent.as_ref().map(|p| p.pid), Some(52));
+    assert_eq!(out.lineage.parent.as_ref().map(|p| p.pid), Some(52));
     assert_eq!(
-        pids(&out.ancestors),
+        pids(&out.lineage.ancestors),
         vec![51],
         "the container init ends the chain"
     );
@@ -281,8 +284,8 @@ fn ancestry_stops_at_the_depth_and_at_a_container_init() {
         0,
         EventBody::Open(OpenEvent::default()),
     ));
-    assert_eq!(init.parent.as_ref().map(|p| p.pid), Some(50));
-    assert!(init.ancestors.is_empty());
+    assert_eq!(init.lineage.parent.as_ref().map(|p| p.pid), Some(50));
+    assert!(init.lineage.ancestors.is_empty());
 }
 
 #[test]
@@ -387,7 +390,10 @@ fn an_exec_known_to_have_exited_reads_nothing_from_proc() {
     let mut failed_process = ProcessInfo::clone(&failed.process);
     failed_process.start_unix_ns = skipped.process.start_unix_ns;
     assert_eq!(*skipped.process, failed_process);
-    assert_eq!(pids(&skipped.ancestors), pids(&failed.ancestors));
+    assert_eq!(
+        pids(&skipped.lineage.ancestors),
+        pids(&failed.lineage.ancestors)
+    );
     // A plain enrich does read /proc when the entry is there.
     fake.process(700, 600, 5, "/bin/true", 0, "/");
     let again = skip.enrich(exec(700, 52 * TICK, "/bin/true"));
@@ -450,7 +456,7 @@ fn bench_enrich() {
             0,
             EventBody::Open(OpenEvent::default()),
         ));
-        depth += out.ancestors.len();
+        depth += out.lineage.ancestors.len();
     }
     let secs = start.elapsed().as_secs_f64();
     let cpu = crate::context::process_table::tests::thread_cpu_secs() - cpu;
@@ -464,4 +470,40 @@ fn bench_enrich() {
         depth as f64 / f64::from(events),
         e.tracked()
     );
+}
+
+#[test]
+fn events_of_one_process_share_a_lineage_until_the_table_changes() {
+    let fake = Fake::new("lineage");
+    fake.process(1, 0, 1, "/sbin/init", 0, "/");
+    fake.process(10, 1, 2, "/bin/bash", 0, "/");
+    fake.process(20, 10, 3, "/usr/bin/tar", 0, "/");
+    let mut e = fake.enricher(8);
+    e.seed();
+    let open = |t| event(20, t, 0, EventBody::Open(OpenEvent::default()));
+    let first = e.enrich(open(100 * TICK));
+    let second = e.enrich(open(101 * TICK));
+    assert!(Arc::ptr_eq(&first.lineage, &second.lineage));
+    assert_eq!(pids(&second.lineage.ancestors), vec![1]);
+
+    // The parent runs another program: the child's next event sees the new image.
+    e.enrich(exec(10, 102 * TICK, "/usr/bin/python3"));
+    let third = e.enrich(open(103 * TICK));
+    assert!(!Arc::ptr_eq(&second.lineage, &third.lineage));
+    let parent = third.lineage.parent.as_ref().expect("parent");
+    assert_eq!(parent.executable, b"/usr/bin/python3");
+    assert_eq!(
+        second.lineage.parent.as_ref().expect("parent").executable,
+        b"/bin/bash"
+    );
+
+    // The parent exits: the child's next event carries the exited record.
+    e.enrich(event(
+        10,
+        104 * TICK,
+        0,
+        EventBody::Exit(ExitEvent { exit_code: 0 }),
+    ));
+    let fourth = e.enrich(open(105 * TICK));
+    assert!(fourth.lineage.parent.as_ref().expect("parent").exited);
 }

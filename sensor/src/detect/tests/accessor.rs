@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::context::{EnrichedEvent, HostInfo, ProcessInfo};
+use crate::context::{EnrichedEvent, HostInfo, Lineage, ProcessInfo};
 use crate::detect::accessor::{Accessor, Category, FieldSource};
 use crate::detect::fields::{ECS_NAMES, Field, SIGMA_NAMES};
 use crate::detect::live::LiveEvent;
@@ -50,10 +50,12 @@ fn enriched(body: EventBody, comm: &[u8]) -> EnrichedEvent {
             stdio: [FdKind::Socket, FdKind::Socket, FdKind::Tty],
             ..ProcessInfo::default()
         }),
-        parent: Some(parent()),
-        ancestors: Vec::new(),
-        group_leader: None,
-        session_leader: None,
+        lineage: Arc::new(Lineage {
+            parent: Some(parent()),
+            ancestors: Vec::new(),
+            group_leader: None,
+            session_leader: None,
+        }),
         host: Arc::new(HostInfo {
             name: "web1".into(),
             ..HostInfo::default()

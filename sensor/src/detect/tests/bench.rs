@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::sigmahq::sigma_dir;
-use crate::context::{EnrichedEvent, HostInfo, ProcessInfo};
+use crate::context::{EnrichedEvent, HostInfo, Lineage, ProcessInfo};
 use crate::detect::accessor::FieldSource;
 use crate::detect::live::LiveEvent;
 use crate::detect::{AlertSink, Engine, EngineConfig, RuleSet};
@@ -120,10 +120,12 @@ pub(super) fn synthetic(n: usize, unique: bool) -> Vec<EnrichedEvent> {
                     body,
                 },
                 process: process(pid, exe.as_bytes(), args),
-                parent: Some(parent.clone()),
-                ancestors: Vec::new(),
-                group_leader: None,
-                session_leader: None,
+                lineage: Arc::new(Lineage {
+                    parent: Some(parent.clone()),
+                    ancestors: Vec::new(),
+                    group_leader: None,
+                    session_leader: None,
+                }),
                 host: host.clone(),
             }
         })

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::context::model::PodInfo;
+use crate::context::model::{Lineage, PodInfo};
 use crate::event::{Event, ExitEvent, Header};
 
 fn proc(pid: u32, exe: &[u8]) -> Arc<ProcessInfo> {
@@ -55,10 +55,12 @@ fn enriched(body: EventBody) -> EnrichedEvent {
             body,
         },
         process: Arc::new(process),
-        parent: Some(proc(29, b"/bin/bash")),
-        ancestors: vec![proc(28, b"/usr/sbin/sshd"), proc(1, b"/sbin/init")],
-        group_leader: Some(proc(29, b"/bin/bash")),
-        session_leader: None,
+        lineage: Arc::new(Lineage {
+            parent: Some(proc(29, b"/bin/bash")),
+            ancestors: vec![proc(28, b"/usr/sbin/sshd"), proc(1, b"/sbin/init")],
+            group_leader: Some(proc(29, b"/bin/bash")),
+            session_leader: None,
+        }),
         host: Arc::new(HostInfo {
             name: "h1".into(),
             id: Some("feedc0de".into()),
@@ -245,9 +247,9 @@ fn related_processes_are_rendered_lighter() {
 #[test]
 fn ancestor_arguments_are_capped() {
     let mut e = enriched(EventBody::Exit(ExitEvent::default()));
-    let mut big = ProcessInfo::clone(&e.ancestors[0]);
+    let mut big = ProcessInfo::clone(&e.lineage.ancestors[0]);
     big.args = (0..40).map(|i| vec![b'a' + (i % 26) as u8; 1000]).collect();
-    e.ancestors[0] = Arc::new(big);
+    Arc::make_mut(&mut e.lineage).ancestors[0] = Arc::new(big);
     let mut doc = Map::new();
     add_context(&mut doc, &e);
     let gp = &at(&doc, "process.ancestors")[1];

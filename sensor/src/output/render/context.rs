@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::cache::RelatedCache;
+use super::cache::{ProcessCache, RelatedCache};
 use super::escaped::{Depth, short_name};
 use super::{Image, basename};
 use crate::context::model::{ContainerInfo, EnrichedEvent, HostInfo, ProcessInfo};
@@ -18,6 +18,40 @@ pub(super) fn process(
     e: &EnrichedEvent,
     img: &Image<'_>,
     scratch: &mut Vec<u8>,
+    related: &mut RelatedCache,
+    cache: &mut ProcessCache,
+) {
+    w.key("process");
+    w.begin_object();
+    w.key("pid");
+    w.uint(img.p.pid.into());
+    w.key("thread");
+    w.begin_object();
+    w.key("id");
+    w.uint(match &e.event.body {
+        EventBody::Fork(fork) => fork.child_tid.into(),
+        _ => e.event.header.tid.into(),
+    });
+    w.end_object();
+    // The thread id is the only per-event value before here; the rest of the object depends on
+    // the event only for lifecycle events and nameless images (see `ProcessCache`).
+    let cacheable = !matches!(
+        e.event.body,
+        EventBody::Exec(_) | EventBody::Fork(_) | EventBody::Exit(_)
+    ) && !short_name(img.executable, &img.p.comm).is_empty();
+    if cacheable {
+        cache.write(w, e, |w| process_rest(w, e, img, scratch, related));
+    } else {
+        process_rest(w, e, img, scratch, related);
+    }
+}
+
+/// `process` after `thread`: identity, image, related processes and users; closes the object.
+fn process_rest(
+    w: &mut Writer<'_>,
+    e: &EnrichedEvent,
+    img: &Image<'_>,
+    scratch: &mut Vec<u8>,
     cache: &mut RelatedCache,
 ) {
     let h = &e.event.header;
@@ -26,18 +60,6 @@ pub(super) fn process(
         EventBody::Exec(exec) => Some(exec),
         _ => None,
     };
-    w.key("process");
-    w.begin_object();
-    w.key("pid");
-    w.uint(p.pid.into());
-    w.key("thread");
-    w.begin_object();
-    w.key("id");
-    w.uint(match &e.event.body {
-        EventBody::Fork(fork) => fork.child_tid.into(),
-        _ => h.tid.into(),
-    });
-    w.end_object();
     w.key("entity_id");
     w.str(&p.entity_id);
     w.key("start");
@@ -80,8 +102,8 @@ pub(super) fn process(
     }
     parent(w, e, scratch, cache);
     for (key, leader) in [
-        ("group_leader", &e.group_leader),
-        ("session_leader", &e.session_leader),
+        ("group_leader", &e.lineage.group_leader),
+        ("session_leader", &e.lineage.session_leader),
     ] {
         if let Some(leader) = leader {
             w.key(key);
@@ -90,7 +112,7 @@ pub(super) fn process(
     }
     w.key("ancestors");
     w.begin_array();
-    for a in e.parent.iter().chain(&e.ancestors) {
+    for a in e.lineage.parent.iter().chain(&e.lineage.ancestors) {
         cache.write(w, a, Depth::Chain, scratch);
     }
     w.end_array();
@@ -156,7 +178,7 @@ fn parent(w: &mut Writer<'_>, e: &EnrichedEvent, scratch: &mut Vec<u8>, cache: &
         EventBody::Fork(fork) => Some(fork.parent_pid),
         _ => None,
     };
-    if let Some(parent) = &e.parent {
+    if let Some(parent) = &e.lineage.parent {
         w.key("parent");
         cache.write(w, parent, Depth::Full, scratch);
         return;

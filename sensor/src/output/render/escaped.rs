@@ -83,7 +83,7 @@ impl Escaped {
             "process",
             Depth::Full,
         );
-        if let Some(parent) = &e.parent {
+        if let Some(parent) = &e.lineage.parent {
             self.process(
                 parent,
                 &parent.executable,
@@ -93,14 +93,14 @@ impl Escaped {
             );
         }
         for (leader, prefix) in [
-            (&e.group_leader, "process.group_leader"),
-            (&e.session_leader, "process.session_leader"),
+            (&e.lineage.group_leader, "process.group_leader"),
+            (&e.lineage.session_leader, "process.session_leader"),
         ] {
             if let Some(l) = leader {
                 self.process(l, &l.executable, &l.args, prefix, Depth::Leader);
             }
         }
-        for a in e.parent.iter().chain(&e.ancestors) {
+        for a in e.lineage.parent.iter().chain(&e.lineage.ancestors) {
             self.process(a, &a.executable, &a.args, "process.ancestors", Depth::Chain);
         }
         if let Some(previous) = &e.process.previous_executable {

@@ -30,6 +30,7 @@ pub struct Renderer {
     escaped: Escaped,
     scratch: Vec<u8>,
     related: cache::RelatedCache,
+    process: cache::ProcessCache,
     host: cache::HostCache,
 }
 
@@ -61,7 +62,14 @@ impl Renderer {
         w.timestamp(clock.to_unix_ns(h.ktime_ns));
         w.key("event");
         event_object(&mut w, &e.event.body);
-        context::process(&mut w, e, &image, &mut self.scratch, &mut self.related);
+        context::process(
+            &mut w,
+            e,
+            &image,
+            &mut self.scratch,
+            &mut self.related,
+            &mut self.process,
+        );
         context::users(&mut w, e);
         if let Some(container) = &p.container {
             context::container(&mut w, container);

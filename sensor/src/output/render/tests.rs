@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::Renderer;
-use crate::context::model::{ContainerInfo, EnrichedEvent, HostInfo, PodInfo, ProcessInfo};
+use crate::context::model::{
+    ContainerInfo, EnrichedEvent, HostInfo, Lineage, PodInfo, ProcessInfo,
+};
 use crate::event::{
     Event, EventBody, ExecEvent, ExitEvent, FdKind, ForkEvent, Header, NetEvent, OpenEvent,
     OpenSyscall, Transport,
@@ -185,31 +187,37 @@ fn contexts(hostile: &[u8], body: &EventBody) -> Vec<EnrichedEvent> {
         EnrichedEvent {
             event: event.clone(),
             process: Arc::new(full),
-            parent: Some(Arc::clone(&parent)),
-            ancestors: vec![
-                Arc::new(proc(28, hostile, long_args)),
-                Arc::new(proc(1, b"/sbin/init", Vec::new())),
-            ],
-            group_leader: Some(Arc::clone(&parent)),
-            session_leader: Some(Arc::new(proc(27, hostile, Vec::new()))),
+            lineage: Arc::new(Lineage {
+                parent: Some(Arc::clone(&parent)),
+                ancestors: vec![
+                    Arc::new(proc(28, hostile, long_args)),
+                    Arc::new(proc(1, b"/sbin/init", Vec::new())),
+                ],
+                group_leader: Some(Arc::clone(&parent)),
+                session_leader: Some(Arc::new(proc(27, hostile, Vec::new()))),
+            }),
             host: Arc::clone(&host),
         },
         EnrichedEvent {
             event: event.clone(),
             process: Arc::new(clean),
-            parent: None,
-            ancestors: Vec::new(),
-            group_leader: None,
-            session_leader: None,
+            lineage: Arc::new(Lineage {
+                parent: None,
+                ancestors: Vec::new(),
+                group_leader: None,
+                session_leader: None,
+            }),
             host: Arc::clone(&host),
         },
         EnrichedEvent {
             event,
             process: Arc::new(bare),
-            parent: None,
-            ancestors: Vec::new(),
-            group_leader: None,
-            session_leader: None,
+            lineage: Arc::new(Lineage {
+                parent: None,
+                ancestors: Vec::new(),
+                group_leader: None,
+                session_leader: None,
+            }),
             host,
         },
     ]
@@ -270,7 +278,8 @@ fn cached_related_processes_render_like_fresh_ones() {
         let mut only_parent = events[1].clone();
         only_parent.event.body = bodies(b"plain")[2].clone();
         only_parent.event.header.comm = b"sh".to_vec();
-        only_parent.parent = Some(Arc::new(proc(29, hostile, vec![hostile.to_vec()])));
+        Arc::make_mut(&mut only_parent.lineage).parent =
+            Some(Arc::new(proc(29, hostile, vec![hostile.to_vec()])));
         events.push(only_parent);
         for e in &events {
             first.clear();
@@ -297,9 +306,9 @@ fn a_replaced_process_record_is_rendered_anew() {
     let mut buf = Vec::new();
     renderer.render(&mut buf, &e, clock);
     // The table replaces a record when the process execs: a new Arc with new content.
-    let mut parent = ProcessInfo::clone(e.parent.as_deref().expect("parent"));
+    let mut parent = ProcessInfo::clone(e.lineage.parent.as_deref().expect("parent"));
     parent.executable = b"/usr/bin/new-image".to_vec();
-    e.parent = Some(Arc::new(parent));
+    Arc::make_mut(&mut e.lineage).parent = Some(Arc::new(parent));
     buf.clear();
     renderer.render(&mut buf, &e, clock);
     let doc: Value = serde_json::from_slice(&buf).expect("JSON");
@@ -330,10 +339,12 @@ fn cost_of_both_paths() {
                 body,
             },
             process: clean(30, b"/usr/bin/make"),
-            parent: Some(clean(29, b"/bin/bash")),
-            ancestors: (23..29).rev().map(|p| clean(p, b"/bin/bash")).collect(),
-            group_leader: Some(clean(29, b"/bin/bash")),
-            session_leader: Some(clean(23, b"/bin/bash")),
+            lineage: Arc::new(Lineage {
+                parent: Some(clean(29, b"/bin/bash")),
+                ancestors: (23..29).rev().map(|p| clean(p, b"/bin/bash")).collect(),
+                group_leader: Some(clean(29, b"/bin/bash")),
+                session_leader: Some(clean(23, b"/bin/bash")),
+            }),
             host: Arc::clone(&base.host),
         })
         .collect();
@@ -364,4 +375,58 @@ fn cost_of_both_paths() {
         new.as_nanos() as f64 / n,
         old.as_secs_f64() / new.as_secs_f64()
     );
+}
+
+#[test]
+fn cached_acting_processes_render_like_fresh_ones() {
+    let clock = BootClock::new();
+    let mut warm = Renderer::new();
+    let (mut buf, mut fresh) = (Vec::new(), Vec::new());
+    for hostile in HOSTILE {
+        // Open, connect, accept and exe-deleted bodies are cached; the rest must not be.
+        for body in bodies(hostile) {
+            for mut e in contexts(hostile, &body) {
+                for tid in [33, 34, 33] {
+                    e.event.header.tid = tid;
+                    buf.clear();
+                    warm.render(&mut buf, &e, clock);
+                    fresh.clear();
+                    Renderer::new().render(&mut fresh, &e, clock);
+                    assert_eq!(buf, fresh, "{hostile:?} {body:?}");
+                }
+            }
+        }
+    }
+    assert_ne!(warm.process.len(), 0);
+}
+
+#[test]
+fn an_acting_process_with_a_new_ancestor_is_rendered_anew() {
+    let clock = BootClock::new();
+    let body = bodies(b"plain")
+        .into_iter()
+        .find(|b| matches!(b, EventBody::Open(_)))
+        .expect("an open body");
+    let mut e = contexts(b"plain", &body).swap_remove(0);
+    let mut renderer = Renderer::new();
+    let mut buf = Vec::new();
+    renderer.render(&mut buf, &e, clock);
+    let mut grandparent = ProcessInfo::clone(&e.lineage.ancestors[0]);
+    grandparent.executable = b"/usr/bin/after-exec".to_vec();
+    Arc::make_mut(&mut e.lineage).ancestors[0] = Arc::new(grandparent);
+    for _ in 0..2 {
+        buf.clear();
+        renderer.render(&mut buf, &e, clock);
+        let doc: Value = serde_json::from_slice(&buf).expect("JSON");
+        assert_eq!(
+            doc["process"]["ancestors"][1]["executable"],
+            "/usr/bin/after-exec"
+        );
+        assert_eq!(doc, reference(&e, clock));
+    }
+    Arc::make_mut(&mut e.lineage).group_leader = None;
+    buf.clear();
+    renderer.render(&mut buf, &e, clock);
+    let doc: Value = serde_json::from_slice(&buf).expect("JSON");
+    assert!(doc["process"].get("group_leader").is_none());
 }
