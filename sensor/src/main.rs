@@ -4,12 +4,6 @@ use std::process::ExitCode;
 
 use sensor::cli::{Cli, Command};
 
-/// mimalloc instead of glibc's malloc: events are allocated on the reader's thread and freed on
-/// the output's, and glibc's cross-thread frees were a sixth of the daemon's time on an open
-/// storm.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // Like `Cli::parse()`, with the `--config` file's flags inserted before the real ones.
     let cli: Cli = sensor::config::parse_or_exit();
