@@ -201,6 +201,14 @@ impl Enricher {
         self.now_ns = event.header.ktime_ns;
         self.budget = self.depth + EXTRA_READS;
         self.table.expire(self.now_ns);
+        if matches!(
+            event.body,
+            EventBody::Fork(_) | EventBody::Exec(_) | EventBody::Exit(_)
+        ) {
+            // These change the table anyway. Dropping the cached lineages first lets exec and
+            // exit update a record in place, where a cached reference would force a copy.
+            self.lineages.entries.clear();
+        }
         let h = &event.header;
         let process = match &event.body {
             EventBody::Fork(fork) => {

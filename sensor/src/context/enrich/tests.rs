@@ -486,6 +486,14 @@ fn events_of_one_process_share_a_lineage_until_the_table_changes() {
     assert!(Arc::ptr_eq(&first.lineage, &second.lineage));
     assert_eq!(pids(&second.lineage.ancestors), vec![1]);
 
+    // The cache's reference goes before a lifecycle event, so that exec and exit can update a
+    // record in place.
+    drop(first);
+    let references = |e: &Enricher| e.table.peek(20).map_or(0, Arc::strong_count);
+    let before = references(&e);
+    e.enrich(fork(1, 30, 101 * TICK));
+    assert_eq!(references(&e), before - 1);
+
     // The parent runs another program: the child's next event sees the new image.
     e.enrich(exec(10, 102 * TICK, "/usr/bin/python3"));
     let third = e.enrich(open(103 * TICK));
