@@ -113,6 +113,86 @@ fn refused_and_udp_connects() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What is not a network connection is not reported as one: a UDP disconnect (a connect to
+/// `AF_UNSPEC`, after which the socket holds no destination) and connects of Unix-domain sockets,
+/// successful or not. The kernel side takes a successful connect's destination from the socket,
+/// so these are the cases where the socket alone must not be trusted.
+#[test]
+fn udp_disconnect_and_unix_connects_are_not_reported() -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::{UnixListener, UnixStream};
+
+    if !require_root("udp_disconnect_and_unix_connects_are_not_reported") {
+        return Ok(());
+    }
+    let me = std::process::id();
+    let mut sensor = Sensor::start(&["run", "--events", "-"])?;
+
+    let first = UdpSocket::bind("127.0.0.1:0")?;
+    let second = UdpSocket::bind("127.0.0.1:0")?;
+    let udp = UdpSocket::bind("127.0.0.1:0")?;
+    // The disconnect gives an autobound port back, so the socket is known by its fd.
+    let udp_fd = i64::from(udp.as_raw_fd());
+    udp.connect(first.local_addr()?)?;
+    let unspec = libc::sockaddr {
+        sa_family: libc::AF_UNSPEC as libc::sa_family_t,
+        sa_data: [0; 14],
+    };
+    // SAFETY: `unspec` is a valid sockaddr for the duration of the call.
+    let rc = unsafe {
+        libc::connect(
+            udp.as_raw_fd(),
+            &raw const unspec,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        )
+    };
+    anyhow::ensure!(rc == 0, "disconnect: {}", std::io::Error::last_os_error());
+
+    let dir = std::env::temp_dir().join(sensor_tests::unique("sensor-unix-connect"));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("listener.sock");
+    let listener = UnixListener::bind(&path)?;
+    let unix = UnixStream::connect(&path)?;
+    let missing = UnixStream::connect(dir.join("missing.sock"));
+    assert!(
+        missing.is_err(),
+        "a connect to a missing socket file succeeded"
+    );
+    let (_accepted, _) = listener.accept()?;
+
+    // Marks the end: the events above are in the ring before this one.
+    udp.connect(second.local_addr()?)?;
+    sensor.wait_for(WAIT, |e| {
+        is_action_of(e, "connect", me)
+            && endpoint(e, "destination")
+                == ends(second.local_addr().unwrap_or(SocketAddr::from(([0; 4], 0))))
+    })?;
+    let events = sensor.drain()?;
+    let from_udp: Vec<(String, i64)> = events
+        .iter()
+        .filter(|e| is_action_of(e, "connect", me) && int(e, "sensor.network.fd") == Some(udp_fd))
+        .map(|e| endpoint(e, "destination"))
+        .collect();
+    assert_eq!(
+        from_udp,
+        vec![ends(first.local_addr()?), ends(second.local_addr()?)],
+        "the disconnect was reported as a connection"
+    );
+    let unix_fd = i64::from(unix.as_raw_fd());
+    let from_unix: Vec<&Value> = events
+        .iter()
+        .filter(|e| is_action_of(e, "connect", me) && int(e, "sensor.network.fd") == Some(unix_fd))
+        .collect();
+    assert!(
+        from_unix.is_empty(),
+        "a Unix-domain connect was reported: {from_unix:?}"
+    );
+    drop((unix, listener));
+    std::fs::remove_dir_all(&dir)?;
+    sensor.stop()?;
+    Ok(())
+}
+
 /// A connect is reported with the destination the kernel connected to, not with what the
 /// caller's sockaddr holds by the time the syscall returns: another thread rewrites it while the
 /// connect is blocked (its SYN dropped by a listener whose accept queue is full), and the event

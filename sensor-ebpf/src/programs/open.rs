@@ -1,6 +1,6 @@
 //! File opens (open, openat, openat2, creat), captured by one program per syscall at its exit.
 //!
-//! The arguments come from the user registers the syscall saved on entry ([`syscall_args`]),
+//! The arguments come from the user registers the syscall saved on entry ([`current_syscall`]),
 //! so there is no entry hook and nothing staged per thread: each open costs one program run,
 //! which builds its record in place in a per-CPU buffer. Read-only opens under a configured
 //! prefix are dropped, and repeats of a recent identical open (same process, path, flags and
