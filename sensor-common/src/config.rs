@@ -142,6 +142,8 @@ pub struct SensorConfig {
     /// The ring buffer wakes its reader only when it holds at least this many bytes; below
     /// that userspace polls on a short timer. 0 wakes the reader for every record.
     pub wakeup_bytes: u64,
+    /// At most one such wake-up per this many jiffies, across all CPUs (0: no limit).
+    pub wakeup_gap_jiffies: u64,
     /// Tracepoint field offsets.
     pub tp: TracepointOffsets,
     /// Kernel struct member offsets.
@@ -176,6 +178,7 @@ impl SensorConfig {
         _pad: 0,
         open_collapse_jiffies: 0,
         wakeup_bytes: 0,
+        wakeup_gap_jiffies: 0,
         tp: TracepointOffsets {
             exec_filename_loc: 0,
             sys_exit_ret: 0,
@@ -263,5 +266,5 @@ pub struct OpenPrefix {
 const _: () = assert!(core::mem::size_of::<TracepointOffsets>() == 16);
 const _: () = assert!(core::mem::size_of::<KernelOffsets>() == 192);
 const _: () = assert!(core::mem::size_of::<SyscallRegs>() == 16);
-const _: () = assert!(core::mem::size_of::<SensorConfig>() == 32 + 16 + 192 + 16);
+const _: () = assert!(core::mem::size_of::<SensorConfig>() == 40 + 16 + 192 + 16);
 const _: () = assert!(core::mem::size_of::<OpenPrefix>() == 8 + OPEN_PREFIX_LEN * 2);

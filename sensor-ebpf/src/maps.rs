@@ -15,6 +15,11 @@ use sensor_common::{
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(256 * 1024, 0);
 
+/// When the last early wake-up of `EVENTS`' reader was raised, in jiffies (see
+/// `emit::early_wakeup_due`).
+#[map]
+pub static LAST_WAKEUP: Array<u64> = Array::with_max_entries(1, 0);
+
 /// `bpf()` calls of other processes that name BPF objects (self-protection). Separate from
 /// `EVENTS` so that an event storm can never crowd a tamper record out.
 #[map]

@@ -149,14 +149,12 @@ pub struct RunArgs {
     #[arg(long, default_value = crate::http::DEFAULT_ADDR)]
     pub metrics_addr: std::net::SocketAddr,
 
-    /// Wake the reader early only when this many KiB are waiting in the ring buffer (0: wake
-    /// for every event); below that the reader collects events every `--poll-ms`. Capped at
-    /// half the ring. An early wake-up costs the process whose event crosses the threshold a
-    /// self-interrupt and a cross-CPU wake-up (VM exits on a guest): at 16 KiB that was 200 ns
-    /// on every loopback connect of a busy loop. 1 MiB is more than one poll interval of the
-    /// fastest open storm measured (100 MB/s of records), so the poll collects nearly
-    /// everything and the threshold only guards a smaller ring or a longer poll.
-    #[arg(long, default_value_t = 1024)]
+    /// Wake the reader early when this many KiB are waiting in the ring buffer (0: wake for
+    /// every event); below that the reader collects events every `--poll-ms`. Capped at half
+    /// the ring. Early wake-ups are at most one per half poll interval: each costs the process
+    /// whose event it is a self-interrupt and a cross-CPU wake-up (VM exits on a guest), and
+    /// without that limit a busy loopback connect loop paid 200 ns per connect.
+    #[arg(long, default_value_t = 16)]
     pub wakeup_kib: u32,
 
     /// Ring-buffer poll interval in milliseconds: the longest an event waits in the ring below

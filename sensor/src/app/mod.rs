@@ -55,6 +55,8 @@ fn load_options(args: &RunArgs) -> loader::LoadOptions {
             .collect(),
         open_collapse_ns: args.open_collapse_ms.saturating_mul(1_000_000),
         wakeup_bytes,
+        // An early wake-up is worth its cost only well before the next poll.
+        wakeup_gap_ns: args.poll_ms.saturating_mul(1_000_000) / 2,
     }
 }
 
@@ -172,6 +174,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<()> {
     info!(
         ringbuf_bytes = options.ringbuf_bytes,
         wakeup_bytes = options.wakeup_bytes,
+        wakeup_gap_ns = options.wakeup_gap_ns,
         open_ignore_prefixes = options.open_prefixes.len(),
         "sensor attached; reporting events"
     );

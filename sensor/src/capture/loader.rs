@@ -81,6 +81,8 @@ pub struct LoadOptions {
     pub open_collapse_ns: u64,
     /// Wake the reader only when this many bytes are waiting (0: for every record).
     pub wakeup_bytes: u64,
+    /// At most one such early wake-up per this many nanoseconds (0: no limit).
+    pub wakeup_gap_ns: u64,
 }
 
 /// Reads tracepoint and kernel layouts, loads the object with them and attaches every program.
@@ -103,8 +105,9 @@ pub fn load(options: &LoadOptions) -> Result<Ebpf, LoadError> {
         only_pid: options.only_pid,
         open_prefix_count: u32::try_from(prefixes.len()).unwrap_or(0),
         _pad: 0,
-        open_collapse_jiffies: collapse_jiffies(options.open_collapse_ns, jiffy_ns()),
+        open_collapse_jiffies: to_jiffies(options.open_collapse_ns, jiffy_ns()),
         wakeup_bytes: options.wakeup_bytes,
+        wakeup_gap_jiffies: to_jiffies(options.wakeup_gap_ns, jiffy_ns()),
         tp: offsets::tracepoints()?,
         k: offsets::kernel(&btf)?,
         regs: offsets::syscall_regs(&btf)?,
@@ -243,10 +246,10 @@ fn jiffy_ns() -> u64 {
     }
 }
 
-/// The collapse window in jiffies of `jiffy_ns`: rounded up, so that a window shorter than a
-/// tick still collapses within the tick; 0 stays 0 (collapsing off).
-fn collapse_jiffies(window_ns: u64, jiffy_ns: u64) -> u64 {
-    window_ns.div_ceil(jiffy_ns.max(1))
+/// A duration in jiffies of `jiffy_ns`: rounded up, so that a collapse window or a wake-up gap
+/// shorter than a tick still lasts a tick; 0 stays 0 (off).
+fn to_jiffies(ns: u64, jiffy_ns: u64) -> u64 {
+    ns.div_ceil(jiffy_ns.max(1))
 }
 
 #[cfg(test)]
@@ -255,10 +258,10 @@ mod tests {
 
     #[test]
     fn the_collapse_window_is_counted_in_ticks() {
-        assert_eq!(collapse_jiffies(0, 4_000_000), 0);
-        assert_eq!(collapse_jiffies(1_000_000_000, 4_000_000), 250);
-        assert_eq!(collapse_jiffies(1_000_000, 4_000_000), 1);
-        assert_eq!(collapse_jiffies(1_000_000_000, 0), 1_000_000_000);
+        assert_eq!(to_jiffies(0, 4_000_000), 0);
+        assert_eq!(to_jiffies(1_000_000_000, 4_000_000), 250);
+        assert_eq!(to_jiffies(1_000_000, 4_000_000), 1);
+        assert_eq!(to_jiffies(1_000_000_000, 0), 1_000_000_000);
         let tick = jiffy_ns();
         assert!((1_000_000..=FALLBACK_JIFFY_NS).contains(&tick), "{tick}");
     }

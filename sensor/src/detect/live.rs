@@ -188,9 +188,9 @@ impl FieldSource for LiveEvent<'_> {
                     (net.remote, net.local)
                 };
                 Some(match field {
-                    Field::SourceIp => owned_str(src.0.to_string()),
+                    Field::SourceIp => owned_str(crate::text::ip_string(src.0)),
                     Field::SourcePort => EventValue::Int(i64::from(src.1)),
-                    Field::DestinationIp => owned_str(dst.0.to_string()),
+                    Field::DestinationIp => owned_str(crate::text::ip_string(dst.0)),
                     _ => EventValue::Int(i64::from(dst.1)),
                 })
             }

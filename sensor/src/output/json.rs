@@ -164,6 +164,15 @@ impl<'a> Writer<'a> {
         self.out.push(b'"');
     }
 
+    /// Writes an IP address as a string.
+    pub fn ip(&mut self, ip: std::net::IpAddr) {
+        self.pre_value();
+        self.out.push(b'"');
+        crate::text::push_ip(self.out, ip);
+        self.out.push(b'"');
+        self.comma = true;
+    }
+
     /// Writes a boolean.
     pub fn bool(&mut self, v: bool) {
         self.pre_value();
@@ -305,13 +314,14 @@ mod tests {
         w.text_join(&[b"ls".to_vec(), b"-l\"".to_vec()], b' ', &mut Vec::new());
         w.text_join(&[b"a\n".to_vec(), b"b".to_vec()], b' ', &mut Vec::new());
         w.display(std::net::IpAddr::from([127, 0, 0, 1]));
+        w.ip(std::net::IpAddr::from([10, 0, 0, 255]));
         w.timestamp(0);
         w.end_array();
         w.end_object();
         let parsed: serde_json::Value = serde_json::from_slice(&buf).expect("valid JSON");
         let expected = serde_json::json!({
             "s": hostile, "n": -42, "u": u64::MAX, "z": 0, "id": "1000",
-            "a": [true, null, {}, "bad\\xff\\x0a", "ls -l\"", "a\\x0a b", "127.0.0.1",
+            "a": [true, null, {}, "bad\\xff\\x0a", "ls -l\"", "a\\x0a b", "127.0.0.1", "10.0.0.255",
                   "1970-01-01T00:00:00.000000000Z"],
         });
         assert_eq!(parsed, expected);

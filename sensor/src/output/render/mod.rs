@@ -264,7 +264,7 @@ fn sensor_exec(w: &mut Writer<'_>, exec: &ExecEvent) {
 fn endpoint(w: &mut Writer<'_>, (ip, port): (IpAddr, u16)) {
     w.begin_object();
     w.key("ip");
-    w.display(ip);
+    w.ip(ip);
     w.key("port");
     w.uint(port.into());
     w.end_object();
