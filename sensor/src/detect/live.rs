@@ -1,6 +1,6 @@
 //! [`FieldSource`] over a live [`EnrichedEvent`]: fields are read straight from the event and
-//! its process records. The only per-event allocations are the joined command lines, built
-//! lazily and at most once per event, and only when a rule asks for them.
+//! its process records. Joined command lines are built lazily, only when a rule asks for them:
+//! an exec's once per event, a process record's once per record (`ProcessInfo::command_line`).
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -21,8 +21,8 @@ const WRITE_FLAGS: u32 = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000;
 pub struct LiveEvent<'e> {
     event: &'e EnrichedEvent,
     time_unix_ns: i128,
-    command_line: OnceCell<String>,
-    parent_command_line: OnceCell<String>,
+    /// An exec's command line (its new arguments, not yet in a record).
+    exec_command_line: OnceCell<String>,
     // Rules ask for the executable over and over; escape it once.
     executable: OnceCell<Cow<'e, str>>,
 }
@@ -33,8 +33,7 @@ impl<'e> LiveEvent<'e> {
         LiveEvent {
             event,
             time_unix_ns,
-            command_line: OnceCell::new(),
-            parent_command_line: OnceCell::new(),
+            exec_command_line: OnceCell::new(),
             executable: OnceCell::new(),
         }
     }
@@ -89,16 +88,12 @@ fn owned_str(s: String) -> EventValue<'static> {
     EventValue::Str(Cow::Owned(s))
 }
 
-fn parent_field<'p>(
-    parent: &'p ProcessInfo,
-    field: Field,
-    cmd: &'p OnceCell<String>,
-) -> Option<EventValue<'p>> {
+fn parent_field(parent: &ProcessInfo, field: Field) -> Option<EventValue<'_>> {
     match field {
         Field::ParentExecutable => Some(text(&parent.executable)),
         Field::ParentName => Some(text(basename(&parent.executable))),
         Field::ParentCommandLine => Some(EventValue::Str(Cow::Borrowed(
-            cmd.get_or_init(|| join_args(&parent.args)),
+            parent.command_line.get_or_init(|| join_args(&parent.args)),
         ))),
         Field::ParentEntityId => Some(EventValue::Str(Cow::Borrowed(&parent.entity_id))),
         _ => None,
@@ -125,9 +120,10 @@ impl FieldSource for LiveEvent<'_> {
                 Some(e) => text(basename(&e.executable)),
                 None => text(&h.comm),
             }),
-            Field::CommandLine => Some(EventValue::Str(Cow::Borrowed(
-                self.command_line.get_or_init(|| join_args(self.args())),
-            ))),
+            Field::CommandLine => Some(EventValue::Str(Cow::Borrowed(match exec {
+                Some(e) => self.exec_command_line.get_or_init(|| join_args(&e.args)),
+                None => p.command_line.get_or_init(|| join_args(&p.args)),
+            }))),
             Field::Args => Some(EventValue::Array(
                 self.args().iter().map(|a| text(a)).collect(),
             )),
@@ -148,11 +144,7 @@ impl FieldSource for LiveEvent<'_> {
             Field::ParentExecutable
             | Field::ParentName
             | Field::ParentCommandLine
-            | Field::ParentEntityId => parent_field(
-                ev.lineage.parent.as_deref()?,
-                field,
-                &self.parent_command_line,
-            ),
+            | Field::ParentEntityId => parent_field(ev.lineage.parent.as_deref()?, field),
             Field::LauncherEntityId => {
                 // Not exec'd since its fork: still a copy of the program that forked it.
                 let forked =

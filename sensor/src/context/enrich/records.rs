@@ -141,6 +141,7 @@ impl Enricher {
         info.executable.clone_from(&exec.executable);
         if !exec.args_missing || info.args.is_empty() {
             info.args.clone_from(&exec.args);
+            info.command_line.clear();
             info.argc = exec.argc;
             info.args_truncated = exec.args_truncated;
         }

@@ -515,3 +515,28 @@ fn events_of_one_process_share_a_lineage_until_the_table_changes() {
     let fourth = e.enrich(open(105 * TICK));
     assert!(fourth.lineage.parent.as_ref().expect("parent").exited);
 }
+
+#[test]
+fn an_exec_in_place_forgets_the_cached_command_line() {
+    let fake = Fake::new("cmdline");
+    fake.process(1, 0, 1, "/sbin/init", 0, "/");
+    fake.process(20, 1, 3, "/usr/bin/tar", 0, "/");
+    let mut e = fake.enricher(8);
+    e.seed();
+    let open = |t| event(20, t, 0, EventBody::Open(OpenEvent::default()));
+    let before = e.enrich(open(100 * TICK));
+    assert_eq!(
+        before.process.command_line.get_or_init(|| "tar".into()),
+        "tar"
+    );
+    drop(before);
+
+    // The record is the table's only reference now, so the exec rewrites it in place.
+    e.enrich(exec(20, 101 * TICK, "/usr/bin/python3"));
+    let after = e.enrich(open(102 * TICK));
+    assert_eq!(after.process.args, vec![b"/usr/bin/python3".to_vec()]);
+    assert_eq!(
+        after.process.command_line.get_or_init(|| "python3".into()),
+        "python3"
+    );
+}
