@@ -39,23 +39,24 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     let cfg = config::get();
     let k = cfg.k;
     let ret = tp::syscall_ret(&ctx, cfg.tp.sys_exit_ret).unwrap_or(0);
-    let sock = socket_of(&k, call.task, fd as i32);
-    let mut ends = None;
-    if let Some(sock) = &sock {
-        if sock.family != AF_INET && sock.family != AF_INET6 {
+    // The socket and its ends (local port, remote port, local, remote address).
+    let socket = match socket_of(&k, call.task, fd as i32) {
+        Some(sock) if sock.family != AF_INET && sock.family != AF_INET6 => {
             count_filtered(EventKind::Connect, FilterReason::NotInet);
             return 0;
         }
-        ends = Some(sock_ends(&k, sock));
-    }
+        Some(sock) => {
+            let ends = sock_ends(&k, &sock);
+            Some((sock, ends))
+        }
+        None => None,
+    };
     // Once the kernel has taken the destination, the socket holds it and the caller's sockaddr
     // need not be read (40 of this program's 300 ns in bpf_stats). A zero remote port means
     // it has not: a UDP disconnect (AF_UNSPEC), which the sockaddr's family then filters out.
     let taken = ret == 0 || ret == -EINPROGRESS;
-    let (family, port, remote) = match (&sock, ends) {
-        (Some(sock), Some((_, rport, _, raddr))) if taken && rport != 0 => {
-            (sock.family, rport, raddr)
-        }
+    let (family, port, remote) = match &socket {
+        Some((sock, (_, rport, _, raddr))) if taken && *rport != 0 => (sock.family, *rport, *raddr),
         _ => match destination(addr, addrlen as i32) {
             Some(destination) => destination,
             None => return 0,
@@ -79,14 +80,14 @@ pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     record.remote_addr = remote;
     record._pad = 0;
     record._pad2 = 0;
-    match (sock, ends) {
-        (Some(sock), Some((lport, _, laddr, _))) => {
+    match socket {
+        Some((sock, (lport, _, laddr, _))) => {
             record.sock_type = sock.sock_type;
             record.protocol = protocol(&k, sock.sk);
             record.local_port = lport;
             record.local_addr = laddr;
         }
-        _ => {
+        None => {
             record.sock_type = 0;
             record.protocol = 0;
             record.local_port = 0;
